@@ -42,6 +42,4 @@ const KernelTable& kernel_table_avx2() {
   return table;
 }
 
-void fill_vec_avx2(KernelTable& t) { fill_vec_scalar(t); }
-
 }  // namespace toolgate::engine
