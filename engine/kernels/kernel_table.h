@@ -10,14 +10,21 @@
 namespace toolgate::engine {
 
 // n rows of activations quantized per 32 elements: row i is qs[i*cols ..], its block b has
-// scale d[i*cols/32 + b]; s16[i*cols/16 + g] = d * sum(qs over 16-element group g).
+// scale d[i*cols/32 + b]; s16[i*cols/16 + g] = d * sum(qs over 16-element group g) and
+// s32[i*cols/32 + b] = s16[2b] + s16[2b+1] (precomputed: the offset term of every type with a
+// min or a stored bias needs it once per block and activation row).
 // Rows start 64-byte aligned (cols is a multiple of 32).
 struct QuantActs {
   const int8_t* qs;
   const float* d;
   const float* s16;
+  const float* s32;
   int64_t cols;
 };
+
+// Activation rows processed together against each task's weight rows: 64 rows of up to ~5k
+// int8 columns stay in L2 while the weight rows pass over them.
+inline constexpr int64_t kActRowBlock = 64;
 
 // Computes y[i*ldy + r] for r in [r0, r1), i in [0, n). Quantized weight types read `qa`;
 // float weight types read the raw activations `x` (row i at x + i*cols).
@@ -26,7 +33,7 @@ using MatmulRowsFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t r0, in
                               float* y, int64_t ldy);
 
 // Quantizes one activation row of `cols` (multiple of 32) elements into the QuantActs layout.
-using QuantizeActsFn = void (*)(const float* x, int64_t cols, int8_t* qs, float* d, float* s16);
+using QuantizeActsFn = void (*)(const float* x, int64_t cols, int8_t* qs, float* d, float* s16, float* s32);
 
 inline constexpr int kTypeSlots = 31;  // indexed by GgmlType value (BF16 = 30 is the largest)
 

@@ -44,6 +44,7 @@ struct MatmulScratch::Buffers {
   GrowBuffer<int8_t> qs;
   GrowBuffer<float> d;
   GrowBuffer<float> s16;
+  GrowBuffer<float> s32;
 };
 
 MatmulScratch::MatmulScratch() : buf_(std::make_unique<Buffers>()) {}
@@ -67,16 +68,18 @@ void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool
   if (n == 0 || w.rows == 0) return;
   const int64_t cols = w.cols;
 
-  QuantActs qa{nullptr, nullptr, nullptr, cols};
+  QuantActs qa{nullptr, nullptr, nullptr, nullptr, cols};
   if (!is_float_type(w.type)) {
     auto& b = scratch.buffers();
     const auto total = static_cast<size_t>(n * cols);
     int8_t* qs = b.qs.ensure(total);
     float* d = b.d.ensure(total / 32);
     float* s16 = b.s16.ensure(total / 16);
+    float* s32 = b.s32.ensure(total / 32);
     auto quantize_rows = [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        k.quantize_acts(x + i * cols, cols, qs + i * cols, d + i * (cols / 32), s16 + i * (cols / 16));
+        k.quantize_acts(x + i * cols, cols, qs + i * cols, d + i * (cols / 32), s16 + i * (cols / 16),
+                        s32 + i * (cols / 32));
       }
     };
     if (n >= 16 && pool.size() > 1) {
@@ -88,7 +91,7 @@ void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool
     } else {
       quantize_rows(0, n);
     }
-    qa = QuantActs{qs, d, s16, cols};
+    qa = QuantActs{qs, d, s16, s32, cols};
   }
 
   const MatmulRowsFn fn = k.matmul_rows[slot];

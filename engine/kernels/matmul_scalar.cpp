@@ -116,10 +116,12 @@ void rows_quant(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, cons
                 const float*, int64_t cols, int64_t n, float* y, int64_t ldy) {
   const int64_t nc = cols / 32;
   Chunk ch;
+  for (int64_t ib = 0; ib < n; ib += kActRowBlock) {
+  const int64_t ie = std::min(n, ib + kActRowBlock);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
-    for (int64_t i0 = 0; i0 < n; i0 += 4) {
-      const int na = static_cast<int>(std::min<int64_t>(4, n - i0));
+    for (int64_t i0 = ib; i0 < ie; i0 += 4) {
+      const int na = static_cast<int>(std::min<int64_t>(4, ie - i0));
       float acc[4] = {0, 0, 0, 0};
       for (int64_t c = 0; c < nc; ++c) {
         Decode(row, c, ch);
@@ -137,6 +139,7 @@ void rows_quant(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, cons
       }
       for (int t = 0; t < na; ++t) y[(i0 + t) * ldy + r] = acc[t];
     }
+  }
   }
 }
 
@@ -158,7 +161,7 @@ void rows_float(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, cons
   }
 }
 
-void quantize_acts_scalar(const float* x, int64_t cols, int8_t* qs, float* d, float* s16) {
+void quantize_acts_scalar(const float* x, int64_t cols, int8_t* qs, float* d, float* s16, float* s32) {
   for (int64_t b = 0; b < cols / 32; ++b, x += 32, qs += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
@@ -173,6 +176,7 @@ void quantize_acts_scalar(const float* x, int64_t cols, int8_t* qs, float* d, fl
     d[b] = db;
     s16[2 * b] = db * static_cast<float>(sum[0]);
     s16[2 * b + 1] = db * static_cast<float>(sum[1]);
+    s32[b] = s16[2 * b] + s16[2 * b + 1];
   }
 }
 
