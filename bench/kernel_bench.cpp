@@ -10,9 +10,9 @@
 //   --quick: only n = 1 and the three main shapes (no 151936-row Q8_0), shorter timing.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,12 +53,18 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (s == "--quick") a.quick = true;
-    else if (s == "--hot") a.hot = true;
-    else if (s == "--type") a.type = next();
-    else if (s == "--isa") a.isa = next();
-    else if (s == "--n") a.n = std::stoll(next());
-    else if (s == "--threads") a.threads = std::stoi(next());
+    if (s == "--quick")
+      a.quick = true;
+    else if (s == "--hot")
+      a.hot = true;
+    else if (s == "--type")
+      a.type = next();
+    else if (s == "--isa")
+      a.isa = next();
+    else if (s == "--n")
+      a.n = std::stoll(next());
+    else if (s == "--threads")
+      a.threads = std::stoi(next());
   }
   return a;
 }
@@ -81,7 +87,8 @@ double read_bandwidth_gbps(const std::vector<uint8_t>& arena, ThreadPool& pool) 
   for (int rep = 0; rep < 5; ++rep) {
     const double t0 = now_s();
     pool.run(static_cast<int>(chunks), [&](int c, int t) {
-      const auto* p = reinterpret_cast<const uint64_t*>(arena.data() + static_cast<size_t>(c) * per);
+      const auto* p =
+          reinterpret_cast<const uint64_t*>(arena.data() + static_cast<size_t>(c) * per);
       uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       for (size_t i = 0; i < per / 8; i += 4) {
         a0 += p[i];
@@ -100,10 +107,12 @@ double read_bandwidth_gbps(const std::vector<uint8_t>& arena, ThreadPool& pool) 
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
-                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16};
+  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                            GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K,
+                            GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16};
   std::vector<Shape> shapes = {{576, 1536}, {896, 4864}, {4864, 896}};
-  const std::vector<int64_t> batch = args.quick ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 16, 512};
+  const std::vector<int64_t> batch =
+      args.quick ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 16, 512};
   const size_t arena_bytes = size_t{640} << 20;
   std::vector<uint8_t> arena(arena_bytes);
 
@@ -113,7 +122,8 @@ int main(int argc, char** argv) {
   for (auto& b : arena) b = 1;  // touch every page before timing reads
   std::printf("  \"read_gbps\": {\"1_thread\": %.2f, \"2_threads\": %.2f},\n",
               read_bandwidth_gbps(arena, pool1), read_bandwidth_gbps(arena, pool2));
-  std::printf("  \"mode\": \"%s\",\n", args.hot ? "hot (cache-resident weights)" : "cold (weights streamed from DRAM)");
+  std::printf("  \"mode\": \"%s\",\n",
+              args.hot ? "hot (cache-resident weights)" : "cold (weights streamed from DRAM)");
   std::printf("  \"results\": [\n");
   bool first = true;
   std::mt19937 rng(42);
@@ -132,7 +142,8 @@ int main(int argc, char** argv) {
         for (auto& v : row) v = g(rng);
         quantize_row(type, row.data(), arena.data() + r * row_bytes, sh.cols);
       }
-      for (size_t c = 1; c < copies; ++c) std::memcpy(arena.data() + c * mat_bytes, arena.data(), mat_bytes);
+      for (size_t c = 1; c < copies; ++c)
+        std::memcpy(arena.data() + c * mat_bytes, arena.data(), mat_bytes);
     }
     for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
       const auto isa = static_cast<IsaLevel>(lvl);
@@ -149,7 +160,8 @@ int main(int argc, char** argv) {
           MatmulScratch scratch;
           size_t copy = 0;
           auto once = [&] {
-            const WeightView w{type, arena.data() + (copy++ % copies) * mat_bytes, sh.rows, sh.cols};
+            const WeightView w{type, arena.data() + (copy++ % copies) * mat_bytes, sh.rows,
+                               sh.cols};
             matmul(w, x.data(), n, y.data(), pool, scratch);
           };
           for (size_t i = 0; i < std::min<size_t>(copies, 4); ++i) once();  // warm-up
@@ -168,17 +180,24 @@ int main(int argc, char** argv) {
           // One thread: the caller's CPU time is the kernel time, whatever else runs on the box.
           // Two threads: wall clock (best and median) — the only honest figure for a parallel
           // run, and hostage to how busy the shared machine is.
-          const double med = threads == 1 ? cpu_times[cpu_times.size() / 2] : times[times.size() / 2];
+          const double med =
+              threads == 1 ? cpu_times[cpu_times.size() / 2] : times[times.size() / 2];
           const double best = threads == 1 ? cpu_times.front() : times.front();
-          const double flops = 2.0 * static_cast<double>(sh.rows) * static_cast<double>(sh.cols) * static_cast<double>(n);
-          std::printf("%s    {\"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"n\": %lld, \"isa\": \"%s\", "
-                      "\"threads\": %d, \"clock\": \"%s\", \"median_us\": %.1f, \"gbps\": %.2f, \"gbps_best\": %.2f, "
-                      "\"gflops\": %.2f, \"gflops_best\": %.2f}",
-                      first ? "" : ",\n", std::string(ggml_type_name(type)).c_str(),
-                      static_cast<long long>(sh.rows), static_cast<long long>(sh.cols),
-                      static_cast<long long>(n), std::string(isa_name(isa)).c_str(), threads, threads == 1 ? "thread_cpu" : "wall", med * 1e6,
-                      static_cast<double>(mat_bytes) / med * 1e-9, static_cast<double>(mat_bytes) / best * 1e-9,
-                      flops / med * 1e-9, flops / best * 1e-9);
+          const double flops = 2.0 * static_cast<double>(sh.rows) * static_cast<double>(sh.cols) *
+                               static_cast<double>(n);
+          std::printf(
+              "%s    {\"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"n\": %lld, \"isa\": "
+              "\"%s\", "
+              "\"threads\": %d, \"clock\": \"%s\", \"median_us\": %.1f, \"gbps\": %.2f, "
+              "\"gbps_best\": %.2f, "
+              "\"gflops\": %.2f, \"gflops_best\": %.2f}",
+              first ? "" : ",\n", std::string(ggml_type_name(type)).c_str(),
+              static_cast<long long>(sh.rows), static_cast<long long>(sh.cols),
+              static_cast<long long>(n), std::string(isa_name(isa)).c_str(), threads,
+              threads == 1 ? "thread_cpu" : "wall", med * 1e6,
+              static_cast<double>(mat_bytes) / med * 1e-9,
+              static_cast<double>(mat_bytes) / best * 1e-9, flops / med * 1e-9,
+              flops / best * 1e-9);
           std::fflush(stdout);
           first = false;
         }

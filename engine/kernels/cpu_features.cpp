@@ -42,16 +42,20 @@ IsaLevel active_isa() {
 
 std::string_view isa_name(IsaLevel level) {
   switch (level) {
-    case IsaLevel::Scalar: return "scalar";
-    case IsaLevel::Avx2: return "avx2";
-    case IsaLevel::Avx512: return "avx512";
+    case IsaLevel::Scalar:
+      return "scalar";
+    case IsaLevel::Avx2:
+      return "avx2";
+    case IsaLevel::Avx512:
+      return "avx512";
   }
   return "unknown";
 }
 
 void force_isa(IsaLevel level) {
   if (static_cast<int>(level) > static_cast<int>(detected_isa())) {
-    throw std::invalid_argument("force_isa: this CPU does not support " + std::string(isa_name(level)));
+    throw std::invalid_argument("force_isa: this CPU does not support " +
+                                std::string(isa_name(level)));
   }
   g_forced.store(static_cast<int>(level), std::memory_order_relaxed);
 }

@@ -135,7 +135,9 @@ void dequant_q6_K(const BlockQ6_K* x, float* y, int64_t nb) {
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
   const int64_t nb = block_count(type, n);
   switch (type) {
-    case GgmlType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case GgmlType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
     case GgmlType::F16: {
       const auto* h = static_cast<const uint16_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_f32(h[i]);
@@ -146,15 +148,32 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
       return;
     }
-    case GgmlType::Q4_0: dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb); return;
-    case GgmlType::Q4_1: dequant_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb); return;
-    case GgmlType::Q5_0: dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb); return;
-    case GgmlType::Q5_1: dequant_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb); return;
-    case GgmlType::Q8_0: dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb); return;
-    case GgmlType::Q4_K: dequant_q4_K(static_cast<const BlockQ4_K*>(src), dst, nb); return;
-    case GgmlType::Q5_K: dequant_q5_K(static_cast<const BlockQ5_K*>(src), dst, nb); return;
-    case GgmlType::Q6_K: dequant_q6_K(static_cast<const BlockQ6_K*>(src), dst, nb); return;
-    default: break;
+    case GgmlType::Q4_0:
+      dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+      return;
+    case GgmlType::Q4_1:
+      dequant_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
+      return;
+    case GgmlType::Q5_0:
+      dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+      return;
+    case GgmlType::Q5_1:
+      dequant_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
+      return;
+    case GgmlType::Q8_0:
+      dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
+      return;
+    case GgmlType::Q4_K:
+      dequant_q4_K(static_cast<const BlockQ4_K*>(src), dst, nb);
+      return;
+    case GgmlType::Q5_K:
+      dequant_q5_K(static_cast<const BlockQ5_K*>(src), dst, nb);
+      return;
+    case GgmlType::Q6_K:
+      dequant_q6_K(static_cast<const BlockQ6_K*>(src), dst, nb);
+      return;
+    default:
+      break;
   }
   throw std::invalid_argument("dequantize_row: type " + std::string(ggml_type_name(type)) +
                               " is not supported");

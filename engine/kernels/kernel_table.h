@@ -33,7 +33,8 @@ using MatmulRowsFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t r0, in
                               float* y, int64_t ldy);
 
 // Quantizes one activation row of `cols` (multiple of 32) elements into the QuantActs layout.
-using QuantizeActsFn = void (*)(const float* x, int64_t cols, int8_t* qs, float* d, float* s16, float* s32);
+using QuantizeActsFn = void (*)(const float* x, int64_t cols, int8_t* qs, float* d, float* s16,
+                                float* s32);
 
 inline constexpr int kTypeSlots = 31;  // indexed by GgmlType value (BF16 = 30 is the largest)
 

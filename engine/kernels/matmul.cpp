@@ -78,8 +78,8 @@ void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool
     float* s32 = b.s32.ensure(total / 32);
     auto quantize_rows = [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        k.quantize_acts(x + i * cols, cols, qs + i * cols, d + i * (cols / 32), s16 + i * (cols / 16),
-                        s32 + i * (cols / 32));
+        k.quantize_acts(x + i * cols, cols, qs + i * cols, d + i * (cols / 32),
+                        s16 + i * (cols / 16), s32 + i * (cols / 32));
       }
     };
     if (n >= 16 && pool.size() > 1) {

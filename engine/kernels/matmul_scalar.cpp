@@ -97,8 +97,9 @@ void decode_q45_K(const uint8_t* row, int64_t c, Chunk& ch) {
 void decode_q6_K(const uint8_t* row, int64_t c, Chunk& ch) {
   const auto& b = reinterpret_cast<const BlockQ6_K*>(row)[c / 8];
   const int sub = static_cast<int>(c % 8);
-  const int half = sub / 4;   // which 128-element half
-  const int which = sub % 4;  // 0: ql low/qh>>0, 1: ql+32 low/qh>>2, 2: ql high/qh>>4, 3: ql+32 high/qh>>6
+  const int half = sub / 4;  // which 128-element half
+  const int which =
+      sub % 4;  // 0: ql low/qh>>0, 1: ql+32 low/qh>>2, 2: ql high/qh>>4, 3: ql+32 high/qh>>6
   const uint8_t* ql = b.ql + 64 * half + (which % 2) * 32;
   const uint8_t* qh = b.qh + 32 * half;
   for (int l = 0; l < 32; ++l) {
@@ -117,35 +118,39 @@ void rows_quant(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, cons
   const int64_t nc = cols / 32;
   Chunk ch;
   for (int64_t ib = 0; ib < n; ib += kActRowBlock) {
-  const int64_t ie = std::min(n, ib + kActRowBlock);
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
-    for (int64_t i0 = ib; i0 < ie; i0 += 4) {
-      const int na = static_cast<int>(std::min<int64_t>(4, ie - i0));
-      float acc[4] = {0, 0, 0, 0};
-      for (int64_t c = 0; c < nc; ++c) {
-        Decode(row, c, ch);
-        for (int t = 0; t < na; ++t) {
-          const int64_t i = i0 + t;
-          const int8_t* a = qa.qs + i * cols + 32 * c;
-          int s0 = 0, s1 = 0;
-          for (int j = 0; j < 16; ++j) s0 += ch.q[j] * a[j];
-          for (int j = 16; j < 32; ++j) s1 += ch.q[j] * a[j];
-          const float da = qa.d[i * nc + c];
-          const float* s16 = qa.s16 + i * 2 * nc + 2 * c;
-          acc[t] += da * (ch.dw[0] * static_cast<float>(s0) + ch.dw[1] * static_cast<float>(s1)) +
-                    ch.mw * (s16[0] + s16[1]);
+    const int64_t ie = std::min(n, ib + kActRowBlock);
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
+      for (int64_t i0 = ib; i0 < ie; i0 += 4) {
+        const int na = static_cast<int>(std::min<int64_t>(4, ie - i0));
+        float acc[4] = {0, 0, 0, 0};
+        for (int64_t c = 0; c < nc; ++c) {
+          Decode(row, c, ch);
+          for (int t = 0; t < na; ++t) {
+            const int64_t i = i0 + t;
+            const int8_t* a = qa.qs + i * cols + 32 * c;
+            int s0 = 0, s1 = 0;
+            for (int j = 0; j < 16; ++j) s0 += ch.q[j] * a[j];
+            for (int j = 16; j < 32; ++j) s1 += ch.q[j] * a[j];
+            const float da = qa.d[i * nc + c];
+            const float* s16 = qa.s16 + i * 2 * nc + 2 * c;
+            acc[t] += da * (ch.dw[0] * static_cast<float>(s0) + ch.dw[1] * static_cast<float>(s1)) +
+                      ch.mw * (s16[0] + s16[1]);
+          }
         }
+        for (int t = 0; t < na; ++t) y[(i0 + t) * ldy + r] = acc[t];
       }
-      for (int t = 0; t < na; ++t) y[(i0 + t) * ldy + r] = acc[t];
     }
-  }
   }
 }
 
 float load_f32(const uint8_t* p, int64_t j) { return reinterpret_cast<const float*>(p)[j]; }
-float load_f16(const uint8_t* p, int64_t j) { return fp16_to_f32(reinterpret_cast<const uint16_t*>(p)[j]); }
-float load_bf16(const uint8_t* p, int64_t j) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(p)[j]); }
+float load_f16(const uint8_t* p, int64_t j) {
+  return fp16_to_f32(reinterpret_cast<const uint16_t*>(p)[j]);
+}
+float load_bf16(const uint8_t* p, int64_t j) {
+  return bf16_to_f32(reinterpret_cast<const uint16_t*>(p)[j]);
+}
 
 template <float (*Load)(const uint8_t*, int64_t)>
 void rows_float(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, const QuantActs&,
@@ -161,7 +166,8 @@ void rows_float(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t r1, cons
   }
 }
 
-void quantize_acts_scalar(const float* x, int64_t cols, int8_t* qs, float* d, float* s16, float* s32) {
+void quantize_acts_scalar(const float* x, int64_t cols, int8_t* qs, float* d, float* s16,
+                          float* s32) {
   for (int64_t b = 0; b < cols / 32; ++b, x += 32, qs += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));

@@ -62,11 +62,10 @@ struct BlockQ5_K {
   uint8_t qh[kQK_K / 8];
   uint8_t qs[kQK_K / 2];
 };
-// 16 sub-blocks of 16: w = d * scales[k] * (q - 32), q 6-bit. Per 128-half h (ql += 64h, qh += 32h):
-// element l      : ql[l] & 15      | (qh[l] >> 0 & 3) << 4
-// element l + 32 : ql[l + 32] & 15 | (qh[l] >> 2 & 3) << 4
-// element l + 64 : ql[l] >> 4      | (qh[l] >> 4 & 3) << 4
-// element l + 96 : ql[l + 32] >> 4 | (qh[l] >> 6 & 3) << 4
+// 16 sub-blocks of 16: w = d * scales[k] * (q - 32), q 6-bit. Per 128-half h (ql += 64h, qh +=
+// 32h): element l      : ql[l] & 15      | (qh[l] >> 0 & 3) << 4 element l + 32 : ql[l + 32] & 15 |
+// (qh[l] >> 2 & 3) << 4 element l + 64 : ql[l] >> 4      | (qh[l] >> 4 & 3) << 4 element l + 96 :
+// ql[l + 32] >> 4 | (qh[l] >> 6 & 3) << 4
 struct BlockQ6_K {
   uint8_t ql[kQK_K / 2];
   uint8_t qh[kQK_K / 4];
@@ -123,9 +122,9 @@ inline uint16_t f32_to_fp16(float f) {
   const uint32_t x = std::bit_cast<uint32_t>(f);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t ax = x & 0x7FFFFFFFu;
-  if (ax > 0x7F800000u) return sign | 0x7E00u;  // NaN stays a (quiet) NaN
-  if (ax >= 0x47800000u) return sign | 0x7C00u; // >= 65536 (or inf): overflow
-  if (ax < 0x38800000u) {                       // below 2^-14: fp16 subnormal (or zero)
+  if (ax > 0x7F800000u) return sign | 0x7E00u;   // NaN stays a (quiet) NaN
+  if (ax >= 0x47800000u) return sign | 0x7C00u;  // >= 65536 (or inf): overflow
+  if (ax < 0x38800000u) {                        // below 2^-14: fp16 subnormal (or zero)
     const float scaled = std::bit_cast<float>(ax) * 0x1p24f;  // exact: units of 2^-24
     return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)));
   }
@@ -135,7 +134,9 @@ inline uint16_t f32_to_fp16(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-inline float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
 
 inline uint16_t f32_to_bf16(float f) {
   const uint32_t x = std::bit_cast<uint32_t>(f);

@@ -40,7 +40,8 @@ float signed_max(const float* x, int n) {
 
 // 32 quants in 0..15 -> ggml nibble layout (element j low nibble, j + 16 high nibble).
 void pack_nibbles32(const int* q, uint8_t* qs) {
-  for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
+  for (int j = 0; j < 16; ++j)
+    qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
 }
 
 void pack_q5_high(const int* q, uint8_t* qh) {
@@ -107,7 +108,8 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
     const float d = abs_max(x, kQK32) / 127.0f;
     const float id = d > 0 ? 1.0f / d : 0.0f;
     y[i].d = f32_to_fp16(d);
-    for (int j = 0; j < kQK32; ++j) y[i].qs[j] = static_cast<int8_t>(round_clamp(x[j] * id, -127, 127));
+    for (int j = 0; j < kQK32; ++j)
+      y[i].qs[j] = static_cast<int8_t>(round_clamp(x[j] * id, -127, 127));
   }
 }
 
@@ -132,7 +134,8 @@ void quantize_row_q8_K(const float* x, BlockQ8_K* y, int64_t n) {
     const float d = abs_max(x, kQK_K) / 127.0f;
     const float id = d > 0 ? 1.0f / d : 0.0f;
     y[i].d = d;
-    for (int j = 0; j < kQK_K; ++j) y[i].qs[j] = static_cast<int8_t>(round_clamp(x[j] * id, -127, 127));
+    for (int j = 0; j < kQK_K; ++j)
+      y[i].qs[j] = static_cast<int8_t>(round_clamp(x[j] * id, -127, 127));
     for (int g = 0; g < kQK_K / 16; ++g) {
       int sum = 0;
       for (int j = 0; j < 16; ++j) sum += y[i].qs[16 * g + j];
@@ -259,22 +262,41 @@ void quantize_row_q6_K(const float* x, BlockQ6_K* y, int64_t n) {
 
 void quantize_row(GgmlType type, const float* x, void* dst, int64_t n) {
   switch (type) {
-    case GgmlType::F32: std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float)); return;
+    case GgmlType::F32:
+      std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+      return;
     case GgmlType::F16:
       for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_fp16(x[i]);
       return;
     case GgmlType::BF16:
       for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_bf16(x[i]);
       return;
-    case GgmlType::Q4_0: quantize_row_q4_0(x, static_cast<BlockQ4_0*>(dst), n); return;
-    case GgmlType::Q4_1: quantize_row_q4_1(x, static_cast<BlockQ4_1*>(dst), n); return;
-    case GgmlType::Q5_0: quantize_row_q5_0(x, static_cast<BlockQ5_0*>(dst), n); return;
-    case GgmlType::Q5_1: quantize_row_q5_1(x, static_cast<BlockQ5_1*>(dst), n); return;
-    case GgmlType::Q8_0: quantize_row_q8_0(x, static_cast<BlockQ8_0*>(dst), n); return;
-    case GgmlType::Q4_K: quantize_row_q4_K(x, static_cast<BlockQ4_K*>(dst), n); return;
-    case GgmlType::Q5_K: quantize_row_q5_K(x, static_cast<BlockQ5_K*>(dst), n); return;
-    case GgmlType::Q6_K: quantize_row_q6_K(x, static_cast<BlockQ6_K*>(dst), n); return;
-    default: break;
+    case GgmlType::Q4_0:
+      quantize_row_q4_0(x, static_cast<BlockQ4_0*>(dst), n);
+      return;
+    case GgmlType::Q4_1:
+      quantize_row_q4_1(x, static_cast<BlockQ4_1*>(dst), n);
+      return;
+    case GgmlType::Q5_0:
+      quantize_row_q5_0(x, static_cast<BlockQ5_0*>(dst), n);
+      return;
+    case GgmlType::Q5_1:
+      quantize_row_q5_1(x, static_cast<BlockQ5_1*>(dst), n);
+      return;
+    case GgmlType::Q8_0:
+      quantize_row_q8_0(x, static_cast<BlockQ8_0*>(dst), n);
+      return;
+    case GgmlType::Q4_K:
+      quantize_row_q4_K(x, static_cast<BlockQ4_K*>(dst), n);
+      return;
+    case GgmlType::Q5_K:
+      quantize_row_q5_K(x, static_cast<BlockQ5_K*>(dst), n);
+      return;
+    case GgmlType::Q6_K:
+      quantize_row_q6_K(x, static_cast<BlockQ6_K*>(dst), n);
+      return;
+    default:
+      break;
   }
   throw std::invalid_argument("quantize_row: type " + std::string(ggml_type_name(type)) +
                               " is not supported");

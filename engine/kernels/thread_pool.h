@@ -57,8 +57,8 @@ class ThreadPool {
   // (generation << 32) | next task index. A claim is a CAS that keeps the generation, so a
   // worker still looking at an old job can never take a task of the next one.
   alignas(64) std::atomic<uint64_t> claim_{0};
-  alignas(64) std::atomic<int> pending_{0};        // tasks of the current job not yet finished
-  alignas(64) std::atomic<uint32_t> generation_{0}; // what workers spin / sleep on
+  alignas(64) std::atomic<int> pending_{0};          // tasks of the current job not yet finished
+  alignas(64) std::atomic<uint32_t> generation_{0};  // what workers spin / sleep on
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   uint32_t last_gen_ = 0;

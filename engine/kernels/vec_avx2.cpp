@@ -36,14 +36,16 @@ float dot_f16_f32_v(const uint16_t* a, const float* b, int n) {
 void axpy_f16_f32_v(float alpha, const uint16_t* x, float* y, int n) {
   const __m256 va = _mm256_set1_ps(alpha);
   int j = 0;
-  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, load_f16x8(x + j), _mm256_loadu_ps(y + j)));
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, load_f16x8(x + j), _mm256_loadu_ps(y + j)));
   for (; j < n; ++j) y[j] += alpha * _cvtsh_ss(x[j]);
 }
 
 void f32_to_f16_row_v(const float* x, uint16_t* y, int n) {
   int j = 0;
   for (; j + 8 <= n; j += 8) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), _mm256_cvtps_ph(_mm256_loadu_ps(x + j), _MM_FROUND_TO_NEAREST_INT));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + j), _MM_FROUND_TO_NEAREST_INT));
   }
   for (; j < n; ++j) y[j] = _cvtss_sh(x[j], _MM_FROUND_TO_NEAREST_INT);
 }
@@ -73,7 +75,8 @@ float dot_f32_v(const float* a, const float* b, int n) {
 void axpy_f32_v(float alpha, const float* x, float* y, int n) {
   const __m256 va = _mm256_set1_ps(alpha);
   int j = 0;
-  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
   for (; j < n; ++j) y[j] += alpha * x[j];
 }
 
@@ -117,9 +120,11 @@ void quantize_kv_int8_v(const float* x, int n, int8_t* q, float* scale, float* z
   for (; j + 32 <= n; j += 32) {
     __m256i i32[4];
     for (int k = 0; k < 4; ++k) {
-      i32[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8 * k), vz), vi));
+      i32[k] =
+          _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8 * k), vz), vi));
     }
-    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+    const __m256i p =
+        _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j),
                         _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
   }
@@ -133,7 +138,8 @@ void quantize_kv_int8_v(const float* x, int n, int8_t* q, float* scale, float* z
 }
 
 inline __m256 load_i8x8(const int8_t* p) {
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 
 float dot_kv_int8_f32_v(const int8_t* q, float scale, float zero, const float* b, int n) {
@@ -157,7 +163,8 @@ void axpy_kv_int8_f32_v(float alpha, const int8_t* q, float scale, float zero, f
   const __m256 vas = _mm256_set1_ps(as), vaz = _mm256_set1_ps(az);
   int j = 0;
   for (; j + 8 <= n; j += 8) {
-    _mm256_storeu_ps(y + j, _mm256_add_ps(_mm256_fmadd_ps(vas, load_i8x8(q + j), vaz), _mm256_loadu_ps(y + j)));
+    _mm256_storeu_ps(
+        y + j, _mm256_add_ps(_mm256_fmadd_ps(vas, load_i8x8(q + j), vaz), _mm256_loadu_ps(y + j)));
   }
   for (; j < n; ++j) y[j] += as * static_cast<float>(q[j]) + az;
 }

@@ -32,11 +32,11 @@ TEST(KernelFp16, ConvertsKnownBitPatterns) {
   EXPECT_EQ(f32_to_fp16(1.0f), 0x3C00);
   EXPECT_EQ(f32_to_fp16(-2.0f), 0xC000);
   EXPECT_EQ(f32_to_fp16(0x1p-24f), 0x0001);
-  EXPECT_EQ(f32_to_fp16(0x1p-25f), 0x0000);          // tie -> even (0)
-  EXPECT_EQ(f32_to_fp16(3 * 0x1p-25f), 0x0002);      // 1.5 ulp -> 2 (even)
+  EXPECT_EQ(f32_to_fp16(0x1p-25f), 0x0000);      // tie -> even (0)
+  EXPECT_EQ(f32_to_fp16(3 * 0x1p-25f), 0x0002);  // 1.5 ulp -> 2 (even)
   EXPECT_EQ(f32_to_fp16(65504.0f), 0x7BFF);
-  EXPECT_EQ(f32_to_fp16(65520.0f), 0x7C00);          // tie above max rounds to inf
-  EXPECT_EQ(f32_to_fp16(1.0f + 0x1p-11f), 0x3C00);   // tie -> even
+  EXPECT_EQ(f32_to_fp16(65520.0f), 0x7C00);         // tie above max rounds to inf
+  EXPECT_EQ(f32_to_fp16(1.0f + 0x1p-11f), 0x3C00);  // tie -> even
   EXPECT_EQ(f32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3C02);
   EXPECT_EQ(f32_to_fp16(std::numeric_limits<float>::infinity()), 0x7C00);
   EXPECT_EQ(f32_to_fp16(std::nanf("")) & 0x7E00, 0x7E00);
@@ -190,12 +190,12 @@ TEST(KernelDequant, Q4_K) {
   b.qs[64 + 3] = 0xB0;  // element 128 + 32 + 3 = 163 (sub-block 5): 11
   float y[256];
   dequantize_row(GgmlType::Q4_K, &b, y, 256);
-  EXPECT_EQ(y[0], 20.0f);    // 1 * 3 * 7 - 0.5 * 2
-  EXPECT_EQ(y[1], -1.0f);    // 3 * 0 - 1
-  EXPECT_EQ(y[32], 0.0f);    // sub-block 1: sc = m = 0
-  EXPECT_EQ(y[163], 394.0f); // 37 * 11 - 0.5 * 26
+  EXPECT_EQ(y[0], 20.0f);     // 1 * 3 * 7 - 0.5 * 2
+  EXPECT_EQ(y[1], -1.0f);     // 3 * 0 - 1
+  EXPECT_EQ(y[32], 0.0f);     // sub-block 1: sc = m = 0
+  EXPECT_EQ(y[163], 394.0f);  // 37 * 11 - 0.5 * 26
   EXPECT_EQ(y[160], -13.0f);
-  EXPECT_EQ(y[131], 0.0f);   // sub-block 4: sc = m = 0
+  EXPECT_EQ(y[131], 0.0f);  // sub-block 4: sc = m = 0
 }
 
 TEST(KernelDequant, Q5_K) {
@@ -211,9 +211,9 @@ TEST(KernelDequant, Q5_K) {
   b.qh[3] = 0x20;  // element 163: bit 5 (sub-block 5)
   float y[256];
   dequantize_row(GgmlType::Q5_K, &b, y, 256);
-  EXPECT_EQ(y[0], 68.0f);    // 3 * (7 + 16) - 1
+  EXPECT_EQ(y[0], 68.0f);  // 3 * (7 + 16) - 1
   EXPECT_EQ(y[1], -1.0f);
-  EXPECT_EQ(y[163], 986.0f); // 37 * (11 + 16) - 13
+  EXPECT_EQ(y[163], 986.0f);  // 37 * (11 + 16) - 13
   EXPECT_EQ(y[160], -13.0f);
   EXPECT_EQ(y[32], 0.0f);
 }
@@ -225,10 +225,10 @@ TEST(KernelDequant, Q6_K) {
   for (auto& s : b.scales) s = 1;
   b.scales[0] = 2;
   b.scales[5] = -3;
-  b.ql[0] = 0x0F;   // element 0 low 4 bits 15; element 64 low bits 0
-  b.qh[0] = 0x03;   // element 0 high 2 bits 3 -> q = 63
-  b.ql[16] = 0x50;  // element 80 (l = 16, third quarter) low bits 5
-  b.qh[16] = 0x20;  // element 80 high bits 2 -> q = 37
+  b.ql[0] = 0x0F;        // element 0 low 4 bits 15; element 64 low bits 0
+  b.qh[0] = 0x03;        // element 0 high 2 bits 3 -> q = 63
+  b.ql[16] = 0x50;       // element 80 (l = 16, third quarter) low bits 5
+  b.qh[16] = 0x20;       // element 80 high bits 2 -> q = 37
   b.ql[64 + 33] = 0x09;  // element 128 + 33 = 161 (second quarter of half 1): low bits 9
   b.qh[32 + 1] = 0x04;   // its high bits 1 -> q = 25
   float y[256];
@@ -285,7 +285,8 @@ TEST(KernelQuantize, ActivationBlocksCarrySums) {
   for (const auto& b : b1) {
     int sum = 0;
     for (int8_t q : b.qs) sum += q;
-    EXPECT_NEAR(fp16_to_f32(b.s), fp16_to_f32(b.d) * sum, 0.01f * std::abs(sum) * fp16_to_f32(b.d) + 1e-3f);
+    EXPECT_NEAR(fp16_to_f32(b.s), fp16_to_f32(b.d) * sum,
+                0.01f * std::abs(sum) * fp16_to_f32(b.d) + 1e-3f);
   }
   BlockQ8_K bk;
   quantize_row_q8_K(x.data(), &bk, 256);

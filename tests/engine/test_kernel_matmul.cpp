@@ -27,7 +27,8 @@ struct IsaGuard {
 
 std::vector<IsaLevel> available_isas() {
   std::vector<IsaLevel> out;
-  for (int l = 0; l <= static_cast<int>(detected_isa()); ++l) out.push_back(static_cast<IsaLevel>(l));
+  for (int l = 0; l <= static_cast<int>(detected_isa()); ++l)
+    out.push_back(static_cast<IsaLevel>(l));
   return out;
 }
 
@@ -35,7 +36,9 @@ const GgmlType kAllTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, Gg
                               GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                               GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
-bool is_float(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+bool is_float(GgmlType t) {
+  return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16;
+}
 
 uint16_t random_half(std::mt19937& rng, float lo, float hi) {
   return f32_to_fp16(std::uniform_real_distribution<float>(lo, hi)(rng));
@@ -73,8 +76,12 @@ std::vector<uint8_t> make_weights(GgmlType type, int64_t rows, int64_t cols, boo
         put(0, random_half(rng, 0.0f, 0.01f));
         put(2, random_half(rng, 0.0f, 0.01f));
         break;
-      case GgmlType::Q6_K: put(208, random_half(rng, -0.001f, 0.001f)); break;
-      default: put(0, random_half(rng, -0.1f, 0.1f)); break;  // Q4_0 Q5_0 Q8_0
+      case GgmlType::Q6_K:
+        put(208, random_half(rng, -0.001f, 0.001f));
+        break;
+      default:
+        put(0, random_half(rng, -0.1f, 0.1f));
+        break;  // Q4_0 Q5_0 Q8_0
     }
   }
   return w;
@@ -85,8 +92,9 @@ std::vector<float> make_acts(int64_t n, int64_t cols, std::mt19937& rng) {
   std::vector<float> x(static_cast<size_t>(n * cols));
   for (auto& v : x) v = u(rng);
   if (cols >= 64) {
-    for (int64_t i = 0; i < n; i += 2) std::fill_n(x.begin() + i * cols + 32, 32, 0.0f);  // amax = 0
-    x[static_cast<size_t>(cols / 2)] = 40.0f;  // an outlier dominating its block
+    for (int64_t i = 0; i < n; i += 2)
+      std::fill_n(x.begin() + i * cols + 32, 32, 0.0f);  // amax = 0
+    x[static_cast<size_t>(cols / 2)] = 40.0f;            // an outlier dominating its block
   }
   return x;
 }
@@ -150,10 +158,13 @@ TEST(KernelMatmul, HandlesSmallAndOddShapes) {
   for (IsaLevel isa : available_isas()) {
     IsaGuard guard(isa);
     for (GgmlType type : kAllTypes) {
-      const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K;
-      const int64_t cols = is_float(type) ? 45 : (k_quant ? 256 : 352);  // 352: a group of 8 + 3-block tail
+      const bool k_quant =
+          type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K;
+      const int64_t cols =
+          is_float(type) ? 45 : (k_quant ? 256 : 352);  // 352: a group of 8 + 3-block tail
       for (int64_t rows : {1, 5, 131}) {
-        for (int64_t n : {1, 2, 4, 5, 8}) check_matmul(type, rows, cols, n, true, pool, scratch, seed++);
+        for (int64_t n : {1, 2, 4, 5, 8})
+          check_matmul(type, rows, cols, n, true, pool, scratch, seed++);
       }
     }
   }
@@ -164,7 +175,8 @@ TEST(KernelMatmul, LargerMatrixAcrossThreads) {
   MatmulScratch scratch;
   for (IsaLevel isa : available_isas()) {
     IsaGuard guard(isa);
-    for (GgmlType type : {GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0}) {
+    for (GgmlType type :
+         {GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q5_0}) {
       check_matmul(type, 301, 1536, 5, false, pool, scratch, 7);
     }
   }

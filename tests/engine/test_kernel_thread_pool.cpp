@@ -25,7 +25,8 @@ TEST(KernelThreadPool, RunsEveryTaskExactlyOnceWithValidThreadIds) {
         hits[static_cast<size_t>(task)].fetch_add(1);
         if (thread < 0 || thread >= threads) bad_thread = true;
       });
-      for (int t = 0; t < n_tasks; ++t) ASSERT_EQ(hits[static_cast<size_t>(t)].load(), 1) << threads << " " << n_tasks;
+      for (int t = 0; t < n_tasks; ++t)
+        ASSERT_EQ(hits[static_cast<size_t>(t)].load(), 1) << threads << " " << n_tasks;
       EXPECT_FALSE(bad_thread);
     }
   }

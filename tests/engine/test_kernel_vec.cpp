@@ -61,7 +61,8 @@ TEST(KernelVec, FloatAndHalfPrimitivesMatchScalar) {
         f16_to_f32_row(ah.data(), back_ref.data(), n);
       }
       IsaGuard g(static_cast<IsaLevel>(lvl));
-      EXPECT_NEAR(dot_f16_f32(ah.data(), b.data(), n), dot_h_ref, dot_tol(a_rounded, b)) << lvl << " " << n;
+      EXPECT_NEAR(dot_f16_f32(ah.data(), b.data(), n), dot_h_ref, dot_tol(a_rounded, b))
+          << lvl << " " << n;
       EXPECT_NEAR(dot_f32(a.data(), b.data(), n), dot_ref, dot_tol(a, b)) << lvl << " " << n;
       std::vector<float> axh = y0, ax = y0, back(static_cast<size_t>(n));
       std::vector<uint16_t> conv(static_cast<size_t>(n));
@@ -104,7 +105,8 @@ TEST(KernelVec, Int8KvRowsRoundTripAndMatchScalar) {
       }
       double want = 0;
       for (int j = 0; j < n; ++j) want += static_cast<double>(deq[j]) * b[j];
-      EXPECT_NEAR(dot_kv_int8_f32(q.data(), s, z, b.data(), n), want, dot_tol(deq, b) + 1e-4) << lvl;
+      EXPECT_NEAR(dot_kv_int8_f32(q.data(), s, z, b.data(), n), want, dot_tol(deq, b) + 1e-4)
+          << lvl;
       std::vector<float> y = y0;
       axpy_kv_int8_f32(0.5f, q.data(), s, z, y.data(), n);
       for (int j = 0; j < n; ++j) EXPECT_NEAR(y[j], y0[j] + 0.5f * deq[j], 1e-5f) << lvl;
