@@ -159,7 +159,9 @@ std::vector<int> BlockPool::free_queue_order() const {
 }
 
 void BlockPool::check_invariants() const {
-  auto fail = [](const std::string& what) { throw std::logic_error("BlockPool invariant: " + what); };
+  auto fail = [](const std::string& what) {
+    throw std::logic_error("BlockPool invariant: " + what);
+  };
   const int n = num_blocks();
   const int s = n;
   // Walk the queue: links must be mutual, must not cycle, and must hold exactly the ref-0 blocks.

@@ -67,8 +67,8 @@ class FakeKv {
 
 // Few distinct tokens and a few shared stems: identical blocks under different parents, long
 // shared prefixes, and prompts that end exactly on block boundaries all occur often.
-std::vector<int32_t> random_prompt(std::mt19937_64& rng, const std::vector<std::vector<int32_t>>& stems,
-                                   int max_len) {
+std::vector<int32_t> random_prompt(std::mt19937_64& rng,
+                                   const std::vector<std::vector<int32_t>>& stems, int max_len) {
   std::vector<int32_t> t;
   if (rng() % 4 != 0) {
     const auto& stem = stems[rng() % stems.size()];
@@ -189,9 +189,12 @@ TEST_P(KvCacheManagerProperty, RandomOperationsKeepInvariantsAndEverySequencesOw
 
 INSTANTIATE_TEST_SUITE_P(
     Seeds, KvCacheManagerProperty,
-    ::testing::Values(ManagerCase{1, 48, 4, true, hash_block}, ManagerCase{2, 64, 1, true, hash_block},
-                      ManagerCase{3, 32, 16, true, hash_block}, ManagerCase{4, 48, 4, true, weak_hash},
-                      ManagerCase{5, 40, 2, true, weak_hash}, ManagerCase{6, 48, 4, false, hash_block}));
+    ::testing::Values(ManagerCase{1, 48, 4, true, hash_block},  //
+                      ManagerCase{2, 64, 1, true, hash_block},  //
+                      ManagerCase{3, 32, 16, true, hash_block},
+                      ManagerCase{4, 48, 4, true, weak_hash},  // collisions everywhere
+                      ManagerCase{5, 40, 2, true, weak_hash},
+                      ManagerCase{6, 48, 4, false, hash_block}));
 
 // ---------------------------------------------------------------------------------------------
 // Scheduler driven like the engine loop, with clients adding, aborting and forking.
