@@ -15,7 +15,7 @@
 //                           top_logprobs is asked for; otherwise SampledToken::logprob is 0.
 //   5. greedy               when temperature < 1e-5 or top_k == 1: argmax, ties -> lowest id.
 //   6. temperature          logits / T.
-//   7. top_k                keep the k highest (ties -> lower ids first); 0 or >= n_vocab = off.
+//   7. top_k                keep the k highest (ties -> lower ids first); <= 0 or >= n_vocab = off.
 //   8. top_p                keep the smallest prefix of the probability-sorted candidates whose
 //                           mass reaches p (mass measured after top_k's renormalisation).
 //   9. min_p                keep tokens with prob >= min_p * max_prob.
@@ -25,9 +25,10 @@
 // A LogitsProcessor (engine.h) is the caller's business: apply it to the logits before sample().
 //
 // Cost per call, n = n_vocab, all passes over contiguous floats in blocks the compiler vectorises:
-//  - greedy: one pass (sanitise NaN/inf, block maxima, argmax found inside the rare block that
-//    raises the maximum); logprobs add one exp pass and a top-N pass that skips blocks.
-//  - top_k: a bounded heap of k candidates fed by the same block-max skipping, instead of a sort.
+//  - greedy: one pass (sanitise NaN/inf; a block is scanned for the argmax only when one of its
+//    logits beats the running maximum); logprobs add one exp pass and a top-N pass that skips
+//    blocks the same way.
+//  - top_k: a bounded heap of k candidates fed by the same block skipping, instead of a sort.
 //  - no top_k: one exp pass; top_p then places the mass in a histogram keyed by the float's
 //    exponent and top mantissa bits (16 buckets per octave, llama.cpp's bucket idea), so only the
 //    boundary bucket is ranked; min_p is a threshold. The draw skips whole blocks by their sums.

@@ -423,6 +423,38 @@ TEST(Sampler, LargeVocabularyRespectsTopKTopPMinP) {
   }
 }
 
+TEST(Sampler, LargeVocabularyTopPWithoutTopKStaysInsideTheExactNucleus) {
+  // The histogram path: compare with a reference nucleus from a full sort in double.
+  const int n = 151936;
+  auto logits = random_logits(n, 31, 2.0f);
+  const float t = 0.7f, top_p = 0.8f;
+  const auto probs = softmax(logits, t);
+  std::vector<int32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return probs[a] > probs[b]; });
+  std::set<int32_t> nucleus;  // for p + 1e-4: float rounding may keep one token more
+  std::set<int32_t> head;     // the nucleus of p = 0.5: ~3/8 of the draws must fall outside it
+  double cum = 0;
+  for (int32_t id : order) {
+    if (cum < 0.5) head.insert(id);
+    nucleus.insert(id);
+    cum += probs[id];
+    if (cum >= top_p + 1e-4) break;
+  }
+  ASSERT_GT(nucleus.size(), 100u);  // a real histogram boundary, not a trivial head
+  SamplingParams p = seeded(12);
+  p.temperature = t;
+  p.top_p = top_p;
+  Sampler s(p, n);
+  int outside_head = 0;
+  for (int i = 0; i < 200; ++i) {
+    const int32_t id = sample_once(s, logits).id;
+    ASSERT_TRUE(nucleus.count(id)) << id;
+    outside_head += !head.count(id);
+  }
+  EXPECT_GT(outside_head, 40);  // expected 75: the cut is not too early either
+}
+
 TEST(Sampler, LargeVocabularyWithoutTopKMatchesTheSoftmaxHead) {
   // T = 1 over 151936 tokens with a clear head: the first token is drawn with its probability.
   const int n = 151936;
