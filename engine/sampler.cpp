@@ -53,7 +53,9 @@ inline bool block_exceeds(const float* p, float x) {
 }
 
 // NaN -> -inf (no probability), +inf -> FLT_MAX (so that logit - max stays finite).
-inline float sanitise(float l) { return select(l != l, -kInf, select(l > kFloatMax, kFloatMax, l)); }
+inline float sanitise(float l) {
+  return select(l != l, -kInf, select(l > kFloatMax, kFloatMax, l));
+}
 
 // out[i] = exp((in[i] - max) * scale) for in[i] <= max, scale > 0; returns their sum (double).
 double exp_shifted(std::span<const float> in, float max, float scale, float* out) {
@@ -108,7 +110,9 @@ Sampler::Sampler(const SamplingParams& params, int32_t n_vocab)
     fail("top_logprobs must be in [0, 20]");
   }
   for (const auto& [id, bias] : params.logit_bias) {
-    if (id < 0 || id >= n_vocab) fail("logit_bias token id " + std::to_string(id) + " outside the vocabulary");
+    if (id < 0 || id >= n_vocab) {
+      fail("logit_bias token id " + std::to_string(id) + " outside the vocabulary");
+    }
     if (std::isnan(bias)) fail("logit_bias value is NaN");
   }
   wants_logprobs_ = params.logprobs || params.top_logprobs > 0;
@@ -264,7 +268,9 @@ std::pair<float, uint32_t> Sampler::top_p_boundary(size_t n, double target) {
   double cum = 0.0;
   for (size_t key = kWeightBuckets; key-- > 0;) {
     cum += bucket_mass_[key];
-    if (cum >= target) return {weight_key_floor(static_cast<uint32_t>(key)), static_cast<uint32_t>(key)};
+    if (cum >= target) {
+      return {weight_key_floor(static_cast<uint32_t>(key)), static_cast<uint32_t>(key)};
+    }
   }
   return {0.0f, 0};  // rounding kept the sum under target: top_p cuts nothing
 }

@@ -26,7 +26,11 @@ bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    const size_t len = c < 0x80           ? 1
+                       : (c >> 5) == 0x6  ? 2
+                       : (c >> 4) == 0xE  ? 3
+                       : (c >> 3) == 0x1E ? 4
+                                          : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -110,7 +114,9 @@ TEST(StopMatcher, StopSplitAtEveryByteBoundaryIsNeverEmitted) {
   const std::vector<std::string> stops = {"<|end|>"};
   const Outcome expected{"Hello", true};
   // Two pieces, every cut.
-  for (size_t i = 1; i < text.size(); ++i) EXPECT_EQ(run(stops, split_at(text, {i})), expected) << i;
+  for (size_t i = 1; i < text.size(); ++i) {
+    EXPECT_EQ(run(stops, split_at(text, {i})), expected) << i;
+  }
   // Three pieces, every pair of cuts.
   for (size_t i = 1; i < text.size(); ++i) {
     for (size_t j = i + 1; j < text.size(); ++j) {
