@@ -1,0 +1,193 @@
+#include "engine/tokenizer/bpe_tokenizer.h"
+
+#include <algorithm>
+#include <queue>
+
+#include "engine/tokenizer/unicode.h"
+
+namespace toolgate::engine {
+
+BpeTokenizer::BpeTokenizer(Vocabulary vocab) : BpeTokenizer(std::move(vocab), PreTokenizer({})) {
+  pre_ = PreTokenizer::for_name(vocab_.pre);
+}
+
+BpeTokenizer::BpeTokenizer(Vocabulary vocab, PreTokenizer pre)
+    : VocabTokenizer(std::move(vocab)), pre_(std::move(pre)) {
+  for (int b = 0; b < 256; ++b) {
+    std::string s;
+    unicode::append_utf8(unicode::byte_to_codepoint(static_cast<uint8_t>(b)), s);
+    byte_symbol_[b] = symbol_id(s);
+  }
+  build_merges();
+}
+
+int32_t BpeTokenizer::symbol_id(const std::string& text) {
+  if (int32_t id = vocab_.find(text); id >= 0) return id;
+  auto [it, inserted] = extra_ids_.try_emplace(
+      text, vocab_.n_tokens() + static_cast<int32_t>(extra_symbols_.size()));
+  if (inserted) extra_symbols_.push_back(text);
+  return it->second;
+}
+
+const std::string& BpeTokenizer::symbol_text(int32_t sym) const {
+  return sym < vocab_.n_tokens() ? vocab_.texts[sym] : extra_symbols_[sym - vocab_.n_tokens()];
+}
+
+void BpeTokenizer::build_merges() {
+  merges_.reserve(vocab_.merges.size() * 2);
+  std::string left, right;
+  for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
+    const std::string& rule = vocab_.merges[rank];
+    // Split at the first space after the first character (a rule's left side may be " ").
+    const size_t sp = rule.find(' ', 1);
+    if (sp == std::string::npos) {
+      left.clear();
+      right.clear();
+    } else {
+      left.assign(rule, 0, sp);
+      right.assign(rule, sp + 1);
+    }
+    const int32_t l = symbol_id(left);
+    const int32_t r = symbol_id(right);
+    const int32_t m = symbol_id(left + right);
+    merges_.try_emplace(pair_key(l, r), Merge{static_cast<int32_t>(rank), m});  // first rule wins
+  }
+}
+
+void BpeTokenizer::encode_text(std::string_view text, bool /*after_special*/,
+                               std::vector<int32_t>& out) const {
+  std::vector<uint32_t> cpts;
+  cpts.reserve(text.size());
+  const bool clean = unicode::decode_utf8(text, cpts);
+  std::vector<uint16_t> fl(cpts.size());
+  for (size_t i = 0; i < cpts.size(); ++i) fl[i] = unicode::flags(cpts[i]);
+  std::vector<uint32_t> lengths;
+  pre_.split(cpts, fl, lengths);
+
+  std::string word;       // raw bytes of the word
+  std::string encoded;    // its byte-level (GPT-2 unicode) spelling, for whole-word lookups
+  size_t cpt_pos = 0, byte_pos = 0;
+  for (uint32_t len : lengths) {
+    std::string_view bytes;
+    if (clean) {
+      // Valid UTF-8: the word is a slice of the input.
+      size_t nbytes = 0;
+      for (size_t i = cpt_pos; i < cpt_pos + len; ++i) {
+        const uint32_t c = cpts[i];
+        nbytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+      }
+      bytes = text.substr(byte_pos, nbytes);
+      byte_pos += nbytes;
+    } else {
+      // Malformed bytes were decoded to U+FFFD; the reference tokenizes that re-encoding.
+      word.clear();
+      for (size_t i = cpt_pos; i < cpt_pos + len; ++i) unicode::append_utf8(cpts[i], word);
+      bytes = word;
+    }
+    cpt_pos += len;
+
+    if (vocab_.ignore_merges) {
+      encoded.clear();
+      for (unsigned char b : bytes) unicode::append_utf8(unicode::byte_to_codepoint(b), encoded);
+      if (int32_t id = vocab_.find(encoded); id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+    }
+    merge_word(bytes, out);
+  }
+}
+
+void BpeTokenizer::merge_word(std::string_view bytes, std::vector<int32_t>& out) const {
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;
+    bool alive;
+  };
+  struct Candidate {
+    int32_t rank;
+    int32_t left, right;        // symbol positions
+    int32_t left_id, right_id;  // what they held when the candidate was made
+  };
+  // Lowest rank first; among equal ranks the leftmost pair (llama.cpp's order).
+  auto later = [](const Candidate& a, const Candidate& b) {
+    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+  };
+
+  const int32_t n = static_cast<int32_t>(bytes.size());
+  if (n == 1) {
+    const int32_t id = byte_symbol_[static_cast<uint8_t>(bytes[0])];
+    if (id < vocab_.n_tokens()) {
+      out.push_back(id);
+      return;
+    }
+  }
+  std::vector<Symbol> syms(n);
+  for (int32_t i = 0; i < n; ++i) {
+    syms[i] = {byte_symbol_[static_cast<uint8_t>(bytes[i])], i - 1, i + 1 < n ? i + 1 : -1, true};
+  }
+  std::vector<Candidate> heap;
+  heap.reserve(n);
+  auto consider = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    auto it = merges_.find(pair_key(syms[left].id, syms[right].id));
+    if (it == merges_.end()) return;
+    heap.push_back({it->second.rank, left, right, syms[left].id, syms[right].id});
+    std::push_heap(heap.begin(), heap.end(), later);
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) consider(i, i + 1);
+
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const Candidate c = heap.back();
+    heap.pop_back();
+    Symbol& l = syms[c.left];
+    Symbol& r = syms[c.right];
+    // Stale: one side was merged away or has grown since the candidate was made.
+    if (!l.alive || !r.alive || l.id != c.left_id || r.id != c.right_id) continue;
+    l.id = merges_.find(pair_key(c.left_id, c.right_id))->second.result;
+    r.alive = false;
+    l.next = r.next;
+    if (r.next >= 0) syms[r.next].prev = c.left;
+    consider(l.prev, c.left);
+    consider(c.left, l.next);
+  }
+
+  for (int32_t i = 0; i >= 0; i = syms[i].next) {
+    const int32_t id = syms[i].id;
+    if (id < vocab_.n_tokens()) {
+      out.push_back(id);
+      continue;
+    }
+    // A merge produced a string the vocabulary lacks: llama.cpp falls back to looking up each
+    // byte of its byte-level spelling as a one-byte token, dropping the ones that are not.
+    for (char b : symbol_text(id)) {
+      if (int32_t t = vocab_.find(std::string_view(&b, 1)); t >= 0) out.push_back(t);
+    }
+  }
+}
+
+std::string BpeTokenizer::normal_piece(int32_t id) const {
+  const std::string& text = vocab_.texts[id];
+  if (vocab_.attrs[id] & kAttrByte) {
+    // "<0xNN>" byte tokens exist in a few BPE vocabularies.
+    if (text.size() == 6 && text.compare(0, 3, "<0x") == 0) {
+      return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+    }
+  }
+  std::vector<uint32_t> cpts;
+  unicode::decode_utf8(text, cpts);
+  std::string out;
+  out.reserve(cpts.size());
+  for (uint32_t c : cpts) {
+    const int b = unicode::codepoint_to_byte(c);
+    if (b >= 0) {
+      out.push_back(static_cast<char>(b));
+    } else {
+      unicode::append_utf8(c, out);  // not a byte-level character: keep it as text
+    }
+  }
+  return out;
+}
+
+}  // namespace toolgate::engine

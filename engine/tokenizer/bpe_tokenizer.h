@@ -1,0 +1,48 @@
+#pragma once
+// GPT-2 style byte-level BPE (tokenizer.ggml.model = "gpt2"): the pre-tokenizer splits text into
+// words, each word's bytes start as one symbol per byte and the lowest-ranked adjacent pair is
+// merged until no merge rule applies (Sennrich et al.; GPT-2's byte-to-unicode mapping).
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/tokenizer/pre_tokenizer.h"
+#include "engine/tokenizer/vocab_tokenizer.h"
+
+namespace toolgate::engine {
+
+class BpeTokenizer final : public VocabTokenizer {
+ public:
+  // Throws std::runtime_error for an unsupported pre-tokenizer.
+  explicit BpeTokenizer(Vocabulary vocab);
+  BpeTokenizer(Vocabulary vocab, PreTokenizer pre);
+
+ protected:
+  void encode_text(std::string_view text, bool after_special,
+                   std::vector<int32_t>& out) const override;
+  std::string normal_piece(int32_t id) const override;
+
+ private:
+  struct Merge {
+    int32_t rank;
+    int32_t result;  // symbol id of the merged pair
+  };
+  static uint64_t pair_key(int32_t left, int32_t right) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+  }
+  void build_merges();
+  // Symbols are vocabulary ids; strings that appear in merge rules but not in the vocabulary get
+  // ids from n_vocab upwards, so a merge is a lookup on a pair of integers.
+  int32_t symbol_id(const std::string& text);
+  const std::string& symbol_text(int32_t sym) const;
+  void merge_word(std::string_view bytes, std::vector<int32_t>& out) const;
+
+  PreTokenizer pre_;
+  std::unordered_map<uint64_t, Merge> merges_;
+  std::vector<std::string> extra_symbols_;  // texts of symbol ids >= n_vocab
+  std::unordered_map<std::string, int32_t> extra_ids_;
+  int32_t byte_symbol_[256];  // symbol of each raw byte (its byte-level character)
+};
+
+}  // namespace toolgate::engine
