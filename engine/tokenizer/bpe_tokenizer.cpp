@@ -21,11 +21,11 @@ BpeTokenizer::BpeTokenizer(Vocabulary vocab, PreTokenizer pre)
   build_merges();
 }
 
-int32_t BpeTokenizer::symbol_id(const std::string& text) {
+int32_t BpeTokenizer::symbol_id(std::string_view text) {
   if (int32_t id = vocab_.find(text); id >= 0) return id;
   auto [it, inserted] = extra_ids_.try_emplace(
-      text, vocab_.n_tokens() + static_cast<int32_t>(extra_symbols_.size()));
-  if (inserted) extra_symbols_.push_back(text);
+      std::string(text), vocab_.n_tokens() + static_cast<int32_t>(extra_symbols_.size()));
+  if (inserted) extra_symbols_.emplace_back(text);
   return it->second;
 }
 
@@ -34,24 +34,23 @@ const std::string& BpeTokenizer::symbol_text(int32_t sym) const {
 }
 
 void BpeTokenizer::build_merges() {
-  merges_.reserve(vocab_.merges.size() * 2);
-  std::string left, right;
+  merges_.reserve(vocab_.merges.size());
+  std::string joined;
   for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
-    const std::string& rule = vocab_.merges[rank];
+    const std::string_view rule = vocab_.merges[rank];
     // Split at the first space after the first character (a rule's left side may be " ").
     const size_t sp = rule.find(' ', 1);
-    if (sp == std::string::npos) {
-      left.clear();
-      right.clear();
-    } else {
-      left.assign(rule, 0, sp);
-      right.assign(rule, sp + 1);
-    }
+    const std::string_view left = sp == std::string_view::npos ? "" : rule.substr(0, sp);
+    const std::string_view right = sp == std::string_view::npos ? "" : rule.substr(sp + 1);
+    joined.assign(left);
+    joined.append(right);
     const int32_t l = symbol_id(left);
     const int32_t r = symbol_id(right);
-    const int32_t m = symbol_id(left + right);
-    merges_.try_emplace(pair_key(l, r), Merge{static_cast<int32_t>(rank), m});  // first rule wins
+    const int32_t m = symbol_id(joined);
+    merges_.insert_if_absent(l, r, {static_cast<int32_t>(rank), m});  // first rule wins
   }
+  // The rules live on as the table; keep the vocabulary lean.
+  std::vector<std::string>().swap(vocab_.merges);
 }
 
 void BpeTokenizer::encode_text(std::string_view text, bool /*after_special*/,
@@ -130,9 +129,9 @@ void BpeTokenizer::merge_word(std::string_view bytes, std::vector<int32_t>& out)
   heap.reserve(n);
   auto consider = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
-    auto it = merges_.find(pair_key(syms[left].id, syms[right].id));
-    if (it == merges_.end()) return;
-    heap.push_back({it->second.rank, left, right, syms[left].id, syms[right].id});
+    const MergeTable::Merge* m = merges_.find(syms[left].id, syms[right].id);
+    if (!m) return;
+    heap.push_back({m->rank, left, right, syms[left].id, syms[right].id});
     std::push_heap(heap.begin(), heap.end(), later);
   };
   for (int32_t i = 0; i + 1 < n; ++i) consider(i, i + 1);
@@ -145,7 +144,7 @@ void BpeTokenizer::merge_word(std::string_view bytes, std::vector<int32_t>& out)
     Symbol& r = syms[c.right];
     // Stale: one side was merged away or has grown since the candidate was made.
     if (!l.alive || !r.alive || l.id != c.left_id || r.id != c.right_id) continue;
-    l.id = merges_.find(pair_key(c.left_id, c.right_id))->second.result;
+    l.id = merges_.find(c.left_id, c.right_id)->result;
     r.alive = false;
     l.next = r.next;
     if (r.next >= 0) syms[r.next].prev = c.left;

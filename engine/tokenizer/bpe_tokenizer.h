@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/tokenizer/flat_tables.h"
 #include "engine/tokenizer/pre_tokenizer.h"
 #include "engine/tokenizer/vocab_tokenizer.h"
 
@@ -24,22 +25,15 @@ class BpeTokenizer final : public VocabTokenizer {
   std::string normal_piece(int32_t id) const override;
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t result;  // symbol id of the merged pair
-  };
-  static uint64_t pair_key(int32_t left, int32_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-  }
   void build_merges();
   // Symbols are vocabulary ids; strings that appear in merge rules but not in the vocabulary get
   // ids from n_vocab upwards, so a merge is a lookup on a pair of integers.
-  int32_t symbol_id(const std::string& text);
+  int32_t symbol_id(std::string_view text);
   const std::string& symbol_text(int32_t sym) const;
   void merge_word(std::string_view bytes, std::vector<int32_t>& out) const;
 
   PreTokenizer pre_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  MergeTable merges_;
   std::vector<std::string> extra_symbols_;  // texts of symbol ids >= n_vocab
   std::unordered_map<std::string, int32_t> extra_ids_;
   int32_t byte_symbol_[256];  // symbol of each raw byte (its byte-level character)

@@ -60,12 +60,10 @@ void Vocabulary::finalize() {
   const int32_t n = n_tokens();
   if (attrs.size() < texts.size()) attrs.resize(texts.size(), kAttrNormal);
 
-  ids.clear();
-  ids.reserve(texts.size() * 2);
   for (int32_t i = 0; i < n; ++i) {
     if (texts[i].empty()) texts[i] = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp
   }
-  for (int32_t i = 0; i < n; ++i) ids[texts[i]] = i;  // a later duplicate wins, as llama.cpp
+  index.build(texts);  // a later duplicate wins, as in llama.cpp's token_to_id
 
   for (int32_t* id : {&bos, &eos, &eot, &eom, &unk, &pad, &fim_pad, &fim_rep, &fim_sep}) {
     if (!valid(*id)) *id = -1;

@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "engine/tokenizer/flat_tables.h"
 
 namespace toolgate::engine {
 
@@ -29,13 +30,6 @@ enum TokenAttr : uint32_t {
 struct Vocabulary {
   enum class Model { kBpe, kSpm };
 
-  Vocabulary() = default;
-  // `ids` holds views into `texts`: moving keeps them valid, copying would not.
-  Vocabulary(Vocabulary&&) = default;
-  Vocabulary& operator=(Vocabulary&&) = default;
-  Vocabulary(const Vocabulary&) = delete;
-  Vocabulary& operator=(const Vocabulary&) = delete;
-
   Model model = Model::kBpe;
   std::string pre;  // tokenizer.ggml.pre ("" when absent)
 
@@ -52,7 +46,7 @@ struct Vocabulary {
   bool ignore_merges = false;     // BPE (llama3): a word that is a token is emitted whole
 
   // Derived by finalize().
-  std::unordered_map<std::string_view, int32_t> ids;  // views into `texts`
+  TokenIndex index;                     // text -> id
   std::vector<int32_t> special_tokens;  // control/user-defined/unknown ids, longest text first
   std::vector<uint8_t> eog;             // 1 for end-of-generation tokens
 
@@ -64,10 +58,7 @@ struct Vocabulary {
   void finalize();
 
   int32_t n_tokens() const { return static_cast<int32_t>(texts.size()); }
-  int32_t find(std::string_view text) const {
-    auto it = ids.find(text);
-    return it == ids.end() ? -1 : it->second;
-  }
+  int32_t find(std::string_view text) const { return index.find(texts, text); }
   bool valid(int32_t id) const { return id >= 0 && id < n_tokens(); }
 };
 
