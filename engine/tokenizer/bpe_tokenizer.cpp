@@ -1,11 +1,29 @@
 #include "engine/tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
-#include <queue>
+#include <unordered_map>
 
 #include "engine/tokenizer/unicode.h"
 
 namespace toolgate::engine {
+
+namespace {
+struct Symbol {
+  int32_t id;
+  int32_t prev, next;
+  bool alive;
+};
+struct Candidate {
+  int32_t rank;
+  int32_t left, right;        // symbol positions
+  int32_t left_id, right_id;  // what they held when the candidate was made
+};
+}  // namespace
+
+struct BpeTokenizer::Scratch {
+  std::vector<Symbol> syms;
+  std::vector<Candidate> heap;
+};
 
 BpeTokenizer::BpeTokenizer(Vocabulary vocab) : BpeTokenizer(std::move(vocab), PreTokenizer({})) {
   pre_ = PreTokenizer::for_name(vocab_.pre);
@@ -65,6 +83,11 @@ void BpeTokenizer::encode_text(std::string_view text, bool /*after_special*/,
 
   std::string word;       // raw bytes of the word
   std::string encoded;    // its byte-level (GPT-2 unicode) spelling, for whole-word lookups
+  Scratch scratch;
+  // Prompts repeat words ("the", " of", indentation): each distinct word is merged once per call.
+  // Keys view `text`, so only words sliced from it (valid UTF-8 input) are cached.
+  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;
+  std::vector<int32_t> cached_ids;
   size_t cpt_pos = 0, byte_pos = 0;
   for (uint32_t len : lengths) {
     std::string_view bytes;
@@ -93,21 +116,23 @@ void BpeTokenizer::encode_text(std::string_view text, bool /*after_special*/,
         continue;
       }
     }
-    merge_word(bytes, out);
+    if (!clean || bytes.size() == 1) {
+      merge_word(bytes, scratch, out);
+      continue;
+    }
+    auto [it, inserted] = cache.try_emplace(bytes, 0, 0);
+    if (inserted) {
+      const size_t first = cached_ids.size();
+      merge_word(bytes, scratch, cached_ids);
+      it->second = {static_cast<uint32_t>(first), static_cast<uint32_t>(cached_ids.size() - first)};
+    }
+    out.insert(out.end(), cached_ids.begin() + it->second.first,
+               cached_ids.begin() + it->second.first + it->second.second);
   }
 }
 
-void BpeTokenizer::merge_word(std::string_view bytes, std::vector<int32_t>& out) const {
-  struct Symbol {
-    int32_t id;
-    int32_t prev, next;
-    bool alive;
-  };
-  struct Candidate {
-    int32_t rank;
-    int32_t left, right;        // symbol positions
-    int32_t left_id, right_id;  // what they held when the candidate was made
-  };
+void BpeTokenizer::merge_word(std::string_view bytes, Scratch& scratch,
+                              std::vector<int32_t>& out) const {
   // Lowest rank first; among equal ranks the leftmost pair (llama.cpp's order).
   auto later = [](const Candidate& a, const Candidate& b) {
     return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
@@ -121,12 +146,13 @@ void BpeTokenizer::merge_word(std::string_view bytes, std::vector<int32_t>& out)
       return;
     }
   }
-  std::vector<Symbol> syms(n);
+  std::vector<Symbol>& syms = scratch.syms;
+  syms.resize(n);
   for (int32_t i = 0; i < n; ++i) {
     syms[i] = {byte_symbol_[static_cast<uint8_t>(bytes[i])], i - 1, i + 1 < n ? i + 1 : -1, true};
   }
-  std::vector<Candidate> heap;
-  heap.reserve(n);
+  std::vector<Candidate>& heap = scratch.heap;
+  heap.clear();
   auto consider = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
     const MergeTable::Merge* m = merges_.find(syms[left].id, syms[right].id);

@@ -30,7 +30,8 @@ class BpeTokenizer final : public VocabTokenizer {
   // ids from n_vocab upwards, so a merge is a lookup on a pair of integers.
   int32_t symbol_id(std::string_view text);
   const std::string& symbol_text(int32_t sym) const;
-  void merge_word(std::string_view bytes, std::vector<int32_t>& out) const;
+  struct Scratch;  // per-call buffers reused across words
+  void merge_word(std::string_view bytes, Scratch& scratch, std::vector<int32_t>& out) const;
 
   PreTokenizer pre_;
   MergeTable merges_;
