@@ -1,6 +1,7 @@
 #include "engine/tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <climits>
 #include <unordered_map>
 
 #include "engine/tokenizer/unicode.h"
@@ -37,6 +38,7 @@ BpeTokenizer::BpeTokenizer(Vocabulary vocab, PreTokenizer pre)
     byte_symbol_[b] = symbol_id(s);
   }
   build_merges();
+  cache_pieces();
 }
 
 int32_t BpeTokenizer::symbol_id(std::string_view text) {
@@ -146,6 +148,10 @@ void BpeTokenizer::merge_word(std::string_view bytes, Scratch& scratch,
       return;
     }
   }
+  if (n <= kShortWord) {
+    merge_short_word(bytes, out);
+    return;
+  }
   std::vector<Symbol>& syms = scratch.syms;
   syms.resize(n);
   for (int32_t i = 0; i < n; ++i) {
@@ -178,18 +184,57 @@ void BpeTokenizer::merge_word(std::string_view bytes, Scratch& scratch,
     consider(c.left, l.next);
   }
 
-  for (int32_t i = 0; i >= 0; i = syms[i].next) {
-    const int32_t id = syms[i].id;
-    if (id < vocab_.n_tokens()) {
-      out.push_back(id);
-      continue;
-    }
-    // A merge produced a string the vocabulary lacks: llama.cpp falls back to looking up each
-    // byte of its byte-level spelling as a one-byte token, dropping the ones that are not.
-    for (char b : symbol_text(id)) {
-      if (int32_t t = vocab_.find(std::string_view(&b, 1)); t >= 0) out.push_back(t);
-    }
+  for (int32_t i = 0; i >= 0; i = syms[i].next) emit_symbol(syms[i].id, out);
+}
+
+void BpeTokenizer::emit_symbol(int32_t id, std::vector<int32_t>& out) const {
+  if (id < vocab_.n_tokens()) {
+    out.push_back(id);
+    return;
   }
+  // A merge produced a string the vocabulary lacks: llama.cpp falls back to looking up each
+  // byte of its byte-level spelling as a one-byte token, dropping the ones that are not.
+  for (char b : symbol_text(id)) {
+    if (int32_t t = vocab_.find(std::string_view(&b, 1)); t >= 0) out.push_back(t);
+  }
+}
+
+// Same merge order as the heap (lowest rank, then leftmost pair), found by scanning the pairs:
+// for the short words that make up almost all text this beats heap bookkeeping.
+void BpeTokenizer::merge_short_word(std::string_view bytes, std::vector<int32_t>& out) const {
+  constexpr int32_t kNone = INT32_MAX;
+  int32_t ids[kShortWord];
+  int32_t ranks[kShortWord];   // ranks[i]: rank of merging ids[i] with ids[i + 1]
+  int32_t results[kShortWord];
+  int32_t n = static_cast<int32_t>(bytes.size());
+  for (int32_t i = 0; i < n; ++i) ids[i] = byte_symbol_[static_cast<uint8_t>(bytes[i])];
+  auto rate = [&](int32_t i) {
+    const MergeTable::Merge* m = merges_.find(ids[i], ids[i + 1]);
+    ranks[i] = m ? m->rank : kNone;
+    results[i] = m ? m->result : -1;
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) rate(i);
+  while (n > 1) {
+    int32_t best = -1;
+    int32_t best_rank = kNone;
+    for (int32_t i = 0; i + 1 < n; ++i) {
+      if (ranks[i] < best_rank) {
+        best_rank = ranks[i];
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    ids[best] = results[best];
+    for (int32_t i = best + 1; i + 1 < n; ++i) {
+      ids[i] = ids[i + 1];
+      ranks[i] = ranks[i + 1];
+      results[i] = results[i + 1];
+    }
+    --n;
+    if (best > 0) rate(best - 1);
+    if (best + 1 < n) rate(best);
+  }
+  for (int32_t i = 0; i < n; ++i) emit_symbol(ids[i], out);
 }
 
 std::string BpeTokenizer::normal_piece(int32_t id) const {

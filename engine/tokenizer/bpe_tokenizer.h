@@ -32,6 +32,9 @@ class BpeTokenizer final : public VocabTokenizer {
   const std::string& symbol_text(int32_t sym) const;
   struct Scratch;  // per-call buffers reused across words
   void merge_word(std::string_view bytes, Scratch& scratch, std::vector<int32_t>& out) const;
+  static constexpr int32_t kShortWord = 24;  // words up to this many bytes skip the heap
+  void merge_short_word(std::string_view bytes, std::vector<int32_t>& out) const;
+  void emit_symbol(int32_t symbol, std::vector<int32_t>& out) const;
 
   PreTokenizer pre_;
   MergeTable merges_;

@@ -21,6 +21,7 @@ SpmTokenizer::SpmTokenizer(Vocabulary vocab) : VocabTokenizer(std::move(vocab)) 
     }
     byte_token_[b] = id;
   }
+  cache_pieces();
 }
 
 void SpmTokenizer::push_byte(uint8_t byte, std::vector<int32_t>& out) const {

@@ -77,8 +77,17 @@ std::string VocabTokenizer::token_to_piece(int32_t id, bool render_special) cons
   const uint32_t attr = vocab_.attrs[id];
   if (attr & (kAttrControl | kAttrUnknown)) return render_special ? vocab_.texts[id] : std::string();
   if (attr & kAttrUserDefined) return vocab_.texts[id];
-  if (attr & (kAttrNormal | kAttrByte)) return normal_piece(id);
+  if (attr & (kAttrNormal | kAttrByte)) {
+    return static_cast<size_t>(id) < pieces_.size() ? pieces_[id] : normal_piece(id);
+  }
   return {};  // unused/undefined tokens render as nothing, as in llama.cpp
+}
+
+void VocabTokenizer::cache_pieces() {
+  pieces_.assign(vocab_.texts.size(), std::string());
+  for (int32_t id = 0; id < vocab_.n_tokens(); ++id) {
+    if (vocab_.attrs[id] & (kAttrNormal | kAttrByte)) pieces_[id] = normal_piece(id);
+  }
 }
 
 const std::string& VocabTokenizer::token_text(int32_t id) const {

@@ -49,8 +49,12 @@ class VocabTokenizer : public Tokenizer {
                            std::vector<int32_t>& out) const = 0;
   // Bytes of a normal (or byte) token.
   virtual std::string normal_piece(int32_t id) const = 0;
+  // Precomputes every normal/byte token's piece (decoding is then a copy); subclasses call this
+  // at the end of their constructor, once normal_piece() works.
+  void cache_pieces();
 
   Vocabulary vocab_;
+  std::vector<std::string> pieces_;  // normal_piece() per id, empty for other token kinds
 };
 
 }  // namespace toolgate::engine
