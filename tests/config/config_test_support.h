@@ -1,0 +1,25 @@
+#pragma once
+// Helpers shared by the config tests.
+#include <filesystem>
+#include <string>
+
+#include "config/config_issue.h"
+#include "test_paths.h"
+
+namespace toolgate::config::testing {
+
+// tests/config/data/<name>: one bad config per validation class.
+inline std::filesystem::path fixture(const std::string& name) {
+  return toolgate::testing::source_dir() / "tests" / "config" / "data" / name;
+}
+
+}  // namespace toolgate::config::testing
+
+namespace toolgate::config::testing {
+// Validation without file checks: the fixtures name model files that do not exist.
+inline toolgate::config::ValidationContext without_file_checks() {
+  toolgate::config::ValidationContext ctx;
+  ctx.check_files = false;
+  return ctx;
+}
+}  // namespace toolgate::config::testing
