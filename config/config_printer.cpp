@@ -10,9 +10,10 @@ namespace toolgate::config {
 namespace {
 
 // Every string is double-quoted: no YAML plain-scalar surprises (yes, 1e3, ~, "a: b"), and
-// "${" is escaped so that reloading does not expand what was already expanded.
-std::string str(const std::string& raw) {
-  const std::string s = escape_env(raw);
+// "${" is escaped so that reloading does not expand what was already expanded (except in
+// values the loader does not expand: expand = false).
+std::string str(const std::string& raw, bool expanded_on_load = true) {
+  const std::string s = expanded_on_load ? escape_env(raw) : raw;
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
@@ -122,7 +123,7 @@ class Printer {
     }
     line(in, "aliases", list(m.aliases));
     line(in, "context_length", std::to_string(m.context_length));
-    if (!m.chat_template.empty()) line(in, "chat_template", str(m.chat_template));
+    if (!m.chat_template.empty()) line(in, "chat_template", str(m.chat_template, false));
     if (!m.chat_template_file.empty()) line(in, "chat_template_file", str(m.chat_template_file));
     if (!m.tool_dialect.empty()) line(in, "tool_dialect", str(m.tool_dialect));
     print_sampling(m.sampling);

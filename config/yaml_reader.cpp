@@ -132,7 +132,9 @@ std::optional<YamlMapping> YamlReader::mapping(const YAML::Node& node, const std
       error(key_pos, sub, std::move(message));
       continue;
     }
-    positions_[sub] = value.IsNull() ? key_pos : position_of(value);
+    // A scalar is pointed at where it is written; a section (mapping or list) at its key,
+    // which is the line a reader scans for.
+    positions_[sub] = value.IsScalar() ? position_of(value) : key_pos;
     out.values_[name] = value;
   }
   return out;
@@ -270,8 +272,8 @@ void YamlReader::read_byte_size(const YamlMapping& m, const std::string& key,
     out = *bytes;
   } else {
     error(*node, path,
-          "expected a size such as 512MiB, 1GB or a byte count, got " + quoted(*text) + " (" +
-              why + ")");
+          "expected a size such as 512MiB, 1GB or a byte count, got " + quoted(*text) + ": " +
+              why);
   }
 }
 
@@ -318,7 +320,7 @@ std::optional<std::string> YamlReader::json_of(const YAML::Node& node, const std
           ok = false;
           continue;
         }
-        positions_[sub] = position_of(it->second.IsNull() ? it->first : it->second);
+        positions_[sub] = position_of(it->second.IsScalar() ? it->second : it->first);
         auto value = json_of(it->second, sub);
         if (!value) {
           ok = false;

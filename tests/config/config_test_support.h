@@ -23,3 +23,16 @@ inline toolgate::config::ValidationContext without_file_checks() {
   return ctx;
 }
 }  // namespace toolgate::config::testing
+
+#include <ostream>
+
+#include "config/config_printer.h"
+
+namespace toolgate::config {
+// gtest prints a Config as its unmasked YAML, so a failed comparison shows what differs.
+inline void PrintTo(const Config& c, std::ostream* os) {
+  PrintOptions options;
+  options.mask_secrets = false;
+  *os << "\n" << to_yaml(c, options);
+}
+}  // namespace toolgate::config
