@@ -75,7 +75,8 @@ CliParseResult parse_cli(const std::vector<std::string>& args) {
       std::vector<std::string> names;
       for (const auto& f : kFlags) names.emplace_back(f.name);
       std::string message = "unknown flag '" + name + "'";
-      if (const auto guess = closest_match(name, names)) message += "; did you mean '" + *guess + "'?";
+      if (const auto guess = closest_match(name, names))
+        message += "; did you mean '" + *guess + "'?";
       errors.push_back(message + " (see --help)");
       continue;
     }
@@ -109,7 +110,7 @@ CliParseResult parse_cli(const std::vector<std::string>& args) {
     } else if (name == "--host") {
       o.host = *value;
     } else if (name == "--log-level") {
-      static const std::vector<std::string> kLevels = {"trace", "debug", "info",    "warn",
+      static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                        "error", "critical", "off"};
       if (std::find(kLevels.begin(), kLevels.end(), *value) == kLevels.end()) {
         errors.push_back("--log-level: expected one of " + join(kLevels) + ", got '" + *value +
@@ -127,8 +128,8 @@ CliParseResult parse_cli(const std::vector<std::string>& args) {
     } else if (name == "--threads") {
       const auto threads = parse_int(*value);
       if (!threads || *threads < 0) {
-        errors.push_back("--threads: expected a whole number >= 0 (0 = all cores), got '" +
-                         *value + "'");
+        errors.push_back("--threads: expected a whole number >= 0 (0 = all cores), got '" + *value +
+                         "'");
       } else {
         o.threads = threads;
       }
@@ -163,8 +164,10 @@ std::string cli_help() {
   for (const auto& f : kFlags) {
     std::string left = std::string("  ") + f.name;
     if (f.value_name) left += std::string(" ") + f.value_name;
-    if (left.size() < 24) left.resize(24, ' ');
-    else left += "  ";
+    if (left.size() < 24)
+      left.resize(24, ' ');
+    else
+      left += "  ";
     out += left + f.help + "\n";
   }
   out +=

@@ -16,7 +16,7 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
   int io_threads = 2;
-  std::vector<std::string> api_keys;      // literal or ${ENV_VAR}, expanded at load; empty = no auth
+  std::vector<std::string> api_keys;  // literal or ${ENV_VAR}, expanded at load; empty = no auth
   std::vector<std::string> cors_origins;  // empty = no CORS headers; "*" allowed
   uint64_t max_body_bytes = 4ull << 20;   // 4 MiB
   int header_timeout_ms = 10000;

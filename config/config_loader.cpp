@@ -14,26 +14,39 @@ namespace {
 
 // The schema: which keys each section accepts. config/README.md documents each one.
 const std::vector<std::string> kTopKeys = {"server", "logging", "engine", "models", "tools"};
-const std::vector<std::string> kServerKeys = {
-    "host",           "port",
-    "io_threads",     "api_keys",
-    "cors_origins",   "max_body_bytes",
-    "header_timeout_ms", "idle_timeout_ms",
-    "request_timeout_ms", "max_concurrent_requests",
-    "max_queue",      "max_tokens_per_request",
-    "max_tool_rounds"};
+const std::vector<std::string> kServerKeys = {"host",
+                                              "port",
+                                              "io_threads",
+                                              "api_keys",
+                                              "cors_origins",
+                                              "max_body_bytes",
+                                              "header_timeout_ms",
+                                              "idle_timeout_ms",
+                                              "request_timeout_ms",
+                                              "max_concurrent_requests",
+                                              "max_queue",
+                                              "max_tokens_per_request",
+                                              "max_tool_rounds"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
     "kv_dtype", "max_num_seqs",    "max_tokens_per_step", "prefix_caching"};
-const std::vector<std::string> kModelKeys = {
-    "id",          "path",         "upstream",  "aliases",      "context_length", "chat_template",
-    "chat_template_file", "tool_dialect", "sampling", "server_tools", "engine"};
+const std::vector<std::string> kModelKeys = {"id",
+                                             "path",
+                                             "upstream",
+                                             "aliases",
+                                             "context_length",
+                                             "chat_template",
+                                             "chat_template_file",
+                                             "tool_dialect",
+                                             "sampling",
+                                             "server_tools",
+                                             "engine"};
 const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key", "model", "timeout_ms",
                                                 "retries"};
 const std::vector<std::string> kSamplingKeys = {
-    "temperature",      "top_p",             "min_p", "repetition_penalty",
-    "presence_penalty", "frequency_penalty", "top_k", "max_tokens"};
+    "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
+    "frequency_penalty", "top_k", "max_tokens"};
 const std::vector<std::string> kToolsKeys = {"builtin", "plugins", "timeout_ms"};
 const std::vector<std::string> kPluginKeys = {"path", "settings"};
 
@@ -207,9 +220,8 @@ LoadResult load(std::string_view text, const std::string& name,
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    issues.push_back({name, e.mark.line + 1, e.mark.column + 1, "",
-                      "YAML syntax error: " + e.msg});
+  } catch (const YAML::Exception& e) {  // ParserException, or DeepRecursion on hostile nesting
+    issues.push_back({name, e.mark.line + 1, e.mark.column + 1, "", "YAML syntax error: " + e.msg});
     return finish(std::nullopt, std::move(issues));
   }
   YamlReader reader(name, {}, issues, positions);

@@ -10,7 +10,7 @@
 namespace toolgate::config {
 namespace {
 
-const std::vector<std::string> kLogLevels = {"trace", "debug", "info",    "warn",
+const std::vector<std::string> kLogLevels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
 const std::vector<std::string> kKvDtypes = {"f16", "int8"};
@@ -73,7 +73,8 @@ class Checker {
               const std::vector<std::string>& allowed) {
     if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
     std::string message = "expected one of " + join(allowed) + ", got " + quoted(value);
-    if (const auto guess = closest_match(value, allowed)) message += "; did you mean '" + *guess + "'?";
+    if (const auto guess = closest_match(value, allowed))
+      message += "; did you mean '" + *guess + "'?";
     fail(path, std::move(message));
   }
 
@@ -152,8 +153,7 @@ class Checker {
     in_range(child_path(path, "min_p"), s.min_p, 0.0, 1.0, false, "[0, 1]");
     in_range(child_path(path, "repetition_penalty"), s.repetition_penalty, 0.0, 1e9, true,
              "(0, inf)");
-    in_range(child_path(path, "presence_penalty"), s.presence_penalty, -2.0, 2.0, false,
-             "[-2, 2]");
+    in_range(child_path(path, "presence_penalty"), s.presence_penalty, -2.0, 2.0, false, "[-2, 2]");
     in_range(child_path(path, "frequency_penalty"), s.frequency_penalty, -2.0, 2.0, false,
              "[-2, 2]");
     if (s.top_k) at_least(child_path(path, "top_k"), *s.top_k, 0);
@@ -276,7 +276,8 @@ class Checker {
     // A plugin's tool names are known only once it is loaded (the gateway checks again then).
     if (!ctx_.tool_exists && !config_.tools.plugins.empty()) return;
     std::string message = "unknown tool " + quoted(name);
-    if (const auto guess = closest_match(name, builtins)) message += "; did you mean '" + *guess + "'?";
+    if (const auto guess = closest_match(name, builtins))
+      message += "; did you mean '" + *guess + "'?";
     message += enabled.empty() ? " (no tools are enabled in tools.builtin)"
                                : " (enabled tools: " + join(enabled) + ")";
     fail(path, std::move(message));
@@ -316,8 +317,8 @@ const std::vector<std::string>& builtin_tool_names() {
   return kNames;
 }
 
-void check_config(const Config& config, const ValidationContext& ctx,
-                  const PositionMap* positions, std::vector<ConfigIssue>& issues) {
+void check_config(const Config& config, const ValidationContext& ctx, const PositionMap* positions,
+                  std::vector<ConfigIssue>& issues) {
   Checker(config, ctx, positions, issues).run();
 }
 

@@ -11,7 +11,7 @@
 
 namespace toolgate::config {
 
-void check_config(const Config& config, const ValidationContext& ctx,
-                  const PositionMap* positions, std::vector<ConfigIssue>& issues);
+void check_config(const Config& config, const ValidationContext& ctx, const PositionMap* positions,
+                  std::vector<ConfigIssue>& issues);
 
 }  // namespace toolgate::config

@@ -25,13 +25,27 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           static const char* kHex = "0123456789abcdef";
@@ -60,10 +74,14 @@ std::string index_path(const std::string& parent, size_t index) {
 
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quoted(node.Scalar());
-    default: return "nothing (null)";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quoted(node.Scalar());
+    default:
+      return "nothing (null)";
   }
 }
 
@@ -170,8 +188,7 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& node, const std:
   return std::move(expanded.value);
 }
 
-void YamlReader::read(const YamlMapping& m, const std::string& key, std::string& out,
-                      bool expand) {
+void YamlReader::read(const YamlMapping& m, const std::string& key, std::string& out, bool expand) {
   const YAML::Node* node = m.find(key);
   if (!node) return;
   if (auto s = scalar(*node, child_path(m.path(), key), "a string", expand)) out = std::move(*s);
@@ -241,8 +258,7 @@ void YamlReader::read(const YamlMapping& m, const std::string& key, bool& out) {
   }
 }
 
-void YamlReader::read(const YamlMapping& m, const std::string& key,
-                      std::vector<std::string>& out) {
+void YamlReader::read(const YamlMapping& m, const std::string& key, std::vector<std::string>& out) {
   const YAML::Node* node = m.find(key);
   if (!node) return;
   const std::string path = child_path(m.path(), key);
@@ -272,8 +288,7 @@ void YamlReader::read_byte_size(const YamlMapping& m, const std::string& key,
     out = *bytes;
   } else {
     error(*node, path,
-          "expected a size such as 512MiB, 1GB or a byte count, got " + quoted(*text) + ": " +
-              why);
+          "expected a size such as 512MiB, 1GB or a byte count, got " + quoted(*text) + ": " + why);
   }
 }
 

@@ -8,9 +8,18 @@
 
 namespace toolgate::config::testing {
 
+// The source tree: TOOLGATE_SOURCE_DIR when ctest passes it, else found from this file's own
+// path. (gtest_discover_tests in tests/CMakeLists.txt flattens the ENVIRONMENT list, so as of
+// the skeleton only TOOLGATE_MODELS_DIR reaches the tests.)
+inline std::filesystem::path source_root() {
+  const auto from_env = toolgate::testing::source_dir();
+  if (std::filesystem::exists(from_env / "tests" / "config" / "data")) return from_env;
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+}
+
 // tests/config/data/<name>: one bad config per validation class.
 inline std::filesystem::path fixture(const std::string& name) {
-  return toolgate::testing::source_dir() / "tests" / "config" / "data" / name;
+  return source_root() / "tests" / "config" / "data" / name;
 }
 
 }  // namespace toolgate::config::testing

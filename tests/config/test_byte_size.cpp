@@ -1,6 +1,6 @@
-#include "config/byte_size.h"
-
 #include <gtest/gtest.h>
+
+#include "config/byte_size.h"
 
 namespace toolgate::config {
 namespace {

@@ -1,8 +1,7 @@
 // The `toolgate` command line: flags, their errors, and how they override a config.
-#include "config/cli.h"
-
 #include <gtest/gtest.h>
 
+#include "config/cli.h"
 #include "config_test_support.h"
 
 namespace toolgate::config {
@@ -22,9 +21,8 @@ TEST(ParseCli, NoFlagsMeansNoOverrides) {
 }
 
 TEST(ParseCli, ReadsEveryFlagWithSpaceOrEqualsValues) {
-  const auto r = parse({"--config", "deploy.yaml", "--print-config", "--model=/m/x.gguf",
-                        "--host", "0.0.0.0", "--port=9000", "--threads", "4", "--log-level",
-                        "debug"});
+  const auto r = parse({"--config", "deploy.yaml", "--print-config", "--model=/m/x.gguf", "--host",
+                        "0.0.0.0", "--port=9000", "--threads", "4", "--log-level", "debug"});
   ASSERT_TRUE(r.ok()) << r.errors[0];
   EXPECT_EQ(r.options.config_path, "deploy.yaml");
   EXPECT_FALSE(r.options.check_config);
@@ -67,8 +65,7 @@ TEST(ParseCli, ReportsEveryBadArgument) {
       {{"--port", "0"}, {"--port: expected a port in 1..65535, got '0'"}},
       {{"--port", "http"}, {"--port: expected a port in 1..65535, got 'http'"}},
       {{"--port=70000"}, {"--port: expected a port in 1..65535, got '70000'"}},
-      {{"--threads", "-1"},
-       {"--threads: expected a whole number >= 0 (0 = all cores), got '-1'"}},
+      {{"--threads", "-1"}, {"--threads: expected a whole number >= 0 (0 = all cores), got '-1'"}},
       {{"--log-level", "loud"},
        {"--log-level: expected one of trace, debug, info, warn, error, critical, off, got "
         "'loud'"}},
@@ -89,9 +86,9 @@ TEST(ParseCli, ReportsEveryBadArgument) {
 
 TEST(CliHelp, DocumentsEveryFlag) {
   const std::string help = cli_help();
-  for (const char* flag : {"--config FILE", "--check-config FILE", "--print-config",
-                           "--model PATH", "--host H", "--port N", "--threads N", "--log-level L",
-                           "--help", "--version"}) {
+  for (const char* flag :
+       {"--config FILE", "--check-config FILE", "--print-config", "--model PATH", "--host H",
+        "--port N", "--threads N", "--log-level L", "--help", "--version"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
@@ -118,7 +115,8 @@ models:
   - id: second
     path: /b.gguf
     engine: {threads: 2}
-)", "deploy.yaml", without_file_checks());
+)",
+                                         "deploy.yaml", without_file_checks());
   ASSERT_TRUE(loaded.ok()) << loaded.error_text();
   CliOptions o;
   o.model_path = "/other.gguf";

@@ -1,11 +1,10 @@
 // What a valid config turns into: defaults, every key read, per-model engine merging, path
 // resolution, ${VAR} expansion, plugin settings as JSON, and the tool-name rule.
-#include "config/config_loader.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "config/config_loader.h"
 #include "config_test_support.h"
 
 namespace toolgate::config {
@@ -226,7 +225,8 @@ models:
     upstream:
       base_url: https://x.example/v1
       api_key: ${TOOLGATE_TEST_NOPE_B}
-)", "deploy.yaml", without_file_checks());
+)",
+                                               "deploy.yaml", without_file_checks());
   ASSERT_EQ(result.issues.size(), 2u) << result.error_text();
   EXPECT_EQ(result.issues[0].to_string(),
             "deploy.yaml:3:14: server.api_keys[0]: environment variable 'TOOLGATE_TEST_NOPE_A' is "
@@ -237,8 +237,8 @@ models:
 }
 
 TEST(ConfigLoader, InlineChatTemplateIsNotExpanded) {
-  const Config c = load_ok(
-      "models:\n  - id: m\n    path: /m.gguf\n    chat_template: 'x ${NOT_A_VAR} y'\n");
+  const Config c =
+      load_ok("models:\n  - id: m\n    path: /m.gguf\n    chat_template: 'x ${NOT_A_VAR} y'\n");
   EXPECT_EQ(c.models[0].chat_template, "x ${NOT_A_VAR} y");
 }
 
@@ -273,7 +273,8 @@ tools:
 }
 
 TEST(ConfigLoader, EmptySectionsMeanDefaults) {
-  const Config c = load_ok("server:\nlogging:\nengine:\nmodels:\n  - id: m\n    path: /m\ntools:\n");
+  const Config c =
+      load_ok("server:\nlogging:\nengine:\nmodels:\n  - id: m\n    path: /m\ntools:\n");
   EXPECT_EQ(c.server, ServerConfig{});
   EXPECT_EQ(c.tools, ToolsConfig{});
 }
@@ -326,9 +327,10 @@ tools:
 TEST(ToolNames, RegistryMayAcceptMoreBuiltinNames) {
   ValidationContext ctx = without_file_checks();
   ctx.tool_exists = [](const std::string& name) { return name == "web_search"; };
-  EXPECT_TRUE(load_config_string("models:\n  - id: m\n    path: /m\ntools:\n  builtin: [web_search]\n",
-                                 "a.yaml", ctx)
-                  .ok());
+  EXPECT_TRUE(
+      load_config_string("models:\n  - id: m\n    path: /m\ntools:\n  builtin: [web_search]\n",
+                         "a.yaml", ctx)
+          .ok());
 }
 
 TEST(ValidateConfig, ChecksAConfigChangedAfterLoadingWithoutLineNumbers) {

@@ -1,9 +1,8 @@
 // --print-config output: complete, readable, and it loads back to the same Config.
-#include "config/config_printer.h"
-
 #include <gtest/gtest.h>
 
 #include "config/config_loader.h"
+#include "config/config_printer.h"
 #include "config_test_support.h"
 
 namespace toolgate::config {
@@ -57,8 +56,9 @@ Config everything() {
   tmpl.chat_template_file = "/templates/t.jinja";
   c.models = {local, remote, tmpl};
   c.tools.builtin = {"add", "calculator"};
-  c.tools.plugins = {{"/plugins/libw.so", R"({"units":"metric","n":[1,2.5,null,true],"s":"a\"b${X}"})"},
-                     {"/plugins/libe.so", "{}"}};
+  c.tools.plugins = {
+      {"/plugins/libw.so", R"({"units":"metric","n":[1,2.5,null,true],"s":"a\"b${X}"})"},
+      {"/plugins/libe.so", "{}"}};
   c.tools.timeout_ms = 1234;
   return c;
 }

@@ -1,6 +1,6 @@
-#include "config/did_you_mean.h"
-
 #include <gtest/gtest.h>
+
+#include "config/did_you_mean.h"
 
 namespace toolgate::config {
 namespace {

@@ -1,9 +1,9 @@
-#include "config/env_expansion.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
+
+#include "config/env_expansion.h"
 
 namespace toolgate::config {
 namespace {
@@ -43,8 +43,9 @@ TEST(EnvExpansion, UnsetVariableIsAnErrorNamingIt) {
 
 TEST(EnvExpansion, MalformedReferencesAreErrors) {
   const auto env = fake_env({});
-  EXPECT_EQ(expand_env("${OOPS", env).errors,
-            std::vector<std::string>{"unterminated '${' (missing '}'); write $${ for a literal ${"});
+  EXPECT_EQ(
+      expand_env("${OOPS", env).errors,
+      std::vector<std::string>{"unterminated '${' (missing '}'); write $${ for a literal ${"});
   EXPECT_EQ(expand_env("${1BAD}", env).errors,
             std::vector<std::string>{"invalid environment variable name '1BAD' in '${1BAD}'"});
   EXPECT_EQ(expand_env("${}", env).errors,

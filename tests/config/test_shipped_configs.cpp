@@ -25,8 +25,8 @@ TEST(DefaultConfig, LoadsCleanlyAndServesLoopbackOnPort8080) {
             (std::vector<std::string>{"calculator", "add", "mul", "current_time"}));
   EXPECT_EQ(c.tools.builtin, builtin_tool_names());
   // Model paths are relative to config/, i.e. the repository's models/ directory.
-  const auto models = std::filesystem::absolute(default_config_path()).parent_path().parent_path() /
-                      "models";
+  const auto models =
+      std::filesystem::absolute(default_config_path()).parent_path().parent_path() / "models";
   EXPECT_EQ(c.models[0].path, (models / "SmolLM2-135M-Instruct-Q4_1.gguf").string());
   EXPECT_EQ(c.models[1].path, (models / "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf").string());
 }
@@ -42,7 +42,7 @@ TEST(DefaultConfig, ModelFilesExistOnceFetched) {
 TEST(MultiModelExample, LoadsWithItsEnvironmentVariablesSet) {
   ::setenv("TOOLGATE_API_KEY", "tg-test", 1);
   ::setenv("OPENAI_API_KEY", "sk-test", 1);
-  const auto file = toolgate::testing::source_dir() / "config" / "examples" / "multi-model.yaml";
+  const auto file = testing::source_root() / "config" / "examples" / "multi-model.yaml";
   const LoadResult r = load_config_file(file, without_file_checks());
   ::unsetenv("TOOLGATE_API_KEY");
   ::unsetenv("OPENAI_API_KEY");
@@ -62,7 +62,7 @@ TEST(MultiModelExample, LoadsWithItsEnvironmentVariablesSet) {
 TEST(MultiModelExample, NamesTheMissingSecretWhenItIsUnset) {
   ::unsetenv("TOOLGATE_API_KEY");
   ::unsetenv("OPENAI_API_KEY");
-  const auto file = toolgate::testing::source_dir() / "config" / "examples" / "multi-model.yaml";
+  const auto file = testing::source_root() / "config" / "examples" / "multi-model.yaml";
   const LoadResult r = load_config_file(file, without_file_checks());
   ASSERT_EQ(r.issues.size(), 2u) << r.error_text();
   EXPECT_EQ(r.issues[0].message, "environment variable 'TOOLGATE_API_KEY' is not set");
