@@ -22,8 +22,8 @@ const FlagSpec kFlags[] = {
     {"--print-config", nullptr,
      "Print the effective config (defaults filled in, API keys masked) and exit."},
     {"--model", "PATH",
-     "Serve the GGUF at PATH: without --config a one-model deployment (id = file name), "
-     "with --config it replaces the first model's path."},
+     "Serve the GGUF at PATH. Alone: a one-model deployment (id = file name);\n"
+     "                        with --config: replaces the first model's path."},
     {"--host", "H", "Address to listen on (overrides server.host; default 127.0.0.1)."},
     {"--port", "N", "Port to listen on, 1..65535 (overrides server.port; default 8080)."},
     {"--threads", "N", "Engine compute threads, 0 = all cores (overrides engine.threads)."},
