@@ -39,6 +39,13 @@ class ChatTemplate {
   // (the template then sees `tools` = none). `extra` adds variables such as enable_thinking.
   std::string render(const nlohmann::json& messages, const nlohmann::json& tools, bool add_generation_prompt,
                      const nlohmann::json& extra = nlohmann::json::object()) const;
+  // Same, keeping the caller's key order. nlohmann::json sorts object keys, but templates
+  // print tool schemas with `tojson` and models were trained on the order the tool author
+  // wrote ("type", "function", "name", "description", "parameters"): the gateway should parse
+  // requests into ordered_json and call this overload.
+  std::string render_ordered(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
+                             bool add_generation_prompt,
+                             const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
 
   // True when the template references the `tools` variable.
   bool supports_tools() const { return supports_tools_; }
@@ -48,6 +55,9 @@ class ChatTemplate {
 
  private:
   ChatTemplate() = default;
+  template <typename Json>
+  std::string render_impl(const Json& messages, const Json& tools, bool add_generation_prompt,
+                          const Json& extra) const;
   std::string source_;
   ChatTemplateOptions opts_;
   std::unique_ptr<chat_template_detail::Program> program_;

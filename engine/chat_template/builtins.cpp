@@ -272,6 +272,8 @@ Value sort_key(const Value& v, bool case_sensitive) {
   return v;
 }
 
+}  // namespace
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -286,6 +288,8 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 // json.dumps(ensure_ascii=True) escapes every non-ASCII code point as \uXXXX.
 std::string ascii_escape_json(const std::string& s) {
@@ -545,8 +549,9 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "selectattr") return select_like(v, args, true, true);
   if (name == "rejectattr") return select_like(v, args, true, false);
   if (name == "indent") return indent(v, args);
-  if (name == "safe" || name == "string") return Value(v.to_str());
-  if (name == "escape" || name == "e" || name == "forceescape") return Value(html_escape(v.to_str()));
+  if (name == "safe") return Value::markup(v.to_str());
+  if (name == "escape" || name == "e") return v.is_markup() ? v : Value::markup(html_escape(v.to_str()));
+  if (name == "forceescape") return Value::markup(html_escape(v.to_str()));
   if (name == "round") return round_value(v, args);
   if (name == "unique") {
     Array out;
@@ -613,8 +618,9 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "none") return v.is_none();
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_object();
-  if (name == "iterable") return v.is_string() || v.is_array() || v.is_object();
-  if (name == "sequence") return v.is_string() || v.is_array() || v.is_object();
+  // Jinja2's Undefined defines __iter__, __len__ and __getitem__, so it passes both tests.
+  if (name == "iterable") return v.is_string() || v.is_array() || v.is_object() || v.is_undefined();
+  if (name == "sequence") return v.is_string() || v.is_array() || v.is_object() || v.is_undefined();
   if (name == "number") return v.is_number();
   if (name == "integer") return v.is_int();
   if (name == "float") return v.is_float();

@@ -15,6 +15,8 @@ Value apply_filter(const std::string& name, const Value& value, CallArgs& args);
 bool apply_test(const std::string& name, const Value& value, CallArgs& args);
 // `self.name` when it names a method of self's type (str, list, dict): a bound method.
 std::optional<Value> bound_method(const Value& self, const std::string& name);
+// HTML escaping as markupsafe does it (& < > " ').
+std::string html_escape(const std::string& s);
 // Global functions; Undefined for unknown names.
 Value global_function(const std::string& name);
 

@@ -16,22 +16,24 @@ namespace {
 
 using nlohmann::json;
 
-std::string join_text_parts(const json& parts) {
+template <typename Json>
+std::string join_text_parts(const Json& parts) {
   std::string text;
   for (const auto& p : parts) {
     if (!p.is_object() || p.value("type", "") != "text" || !p.contains("text") || !p["text"].is_string()) continue;
     if (!text.empty()) text += '\n';
-    text += p["text"].get<std::string>();
+    text += p["text"].template get<std::string>();
   }
   return text;
 }
 
 // Brings OpenAI-shaped messages into the form HF chat templates were written against.
-json normalize_messages(const json& messages, bool object_arguments) {
+template <typename Json>
+Json normalize_messages(const Json& messages, bool object_arguments) {
   if (!messages.is_array()) throw TemplateError("messages must be an array");
-  json out = json::array();
+  Json out = Json::array();
   for (const auto& m : messages) {
-    json msg = m;
+    Json msg = m;
     if (msg.is_object()) {
       if (msg.contains("content")) {
         if (msg["content"].is_null()) msg["content"] = "";
@@ -44,7 +46,7 @@ json normalize_messages(const json& messages, bool object_arguments) {
           if (!fn.contains("arguments")) continue;
           auto& args = fn["arguments"];
           if (object_arguments && args.is_string()) {
-            json parsed = json::parse(args.get<std::string>(), nullptr, false);
+            Json parsed = Json::parse(args.template get<std::string>(), nullptr, false);
             if (!parsed.is_discarded()) args = parsed;
           } else if (!object_arguments && !args.is_string()) {
             args = jinja::Value::from_json(args).to_json_text();
@@ -100,6 +102,17 @@ std::unique_ptr<ChatTemplate> ChatTemplate::create(std::string source, ChatTempl
 
 std::string ChatTemplate::render(const json& messages, const json& tools, bool add_generation_prompt,
                                  const json& extra) const {
+  return render_impl(messages, tools, add_generation_prompt, extra);
+}
+
+std::string ChatTemplate::render_ordered(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
+                                 bool add_generation_prompt, const nlohmann::ordered_json& extra) const {
+  return render_impl(messages, tools, add_generation_prompt, extra);
+}
+
+template <typename Json>
+std::string ChatTemplate::render_impl(const Json& messages, const Json& tools, bool add_generation_prompt,
+                                      const Json& extra) const {
   jinja::Object vars;
   if (extra.is_object())
     for (auto it = extra.begin(); it != extra.end(); ++it) vars.set(it.key(), jinja::Value::from_json(it.value()));

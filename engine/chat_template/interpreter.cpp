@@ -56,6 +56,13 @@ std::vector<T> python_slice(const std::vector<T>& items, const Value& start_v, c
 
 Value arith(const std::string& op, const Value& l, const Value& r) {
   if (op == "+") {
+    if (l.is_markup() || r.is_markup()) {
+      if ((l.is_string() || r.is_string()) && (l.is_string() || l.is_undefined() || l.is_none() || l.is_number()) &&
+          (r.is_string() || r.is_undefined() || r.is_none() || r.is_number())) {
+        auto part = [](const Value& v) { return v.is_markup() ? v.str() : html_escape(v.to_str()); };
+        return Value::markup(part(l) + part(r));
+      }
+    }
     if (l.is_string() && r.is_string()) return Value(l.str() + r.str());
     if (l.is_array() && r.is_array()) {
       Array a = l.array();

@@ -17,21 +17,22 @@ Value Value::function(std::string name, Function f) {
 
 Value Value::object() { return Value(std::make_shared<Object>()); }
 
-Value Value::from_json(const nlohmann::json& j) {
+template <typename Json>
+Value Value::from_json(const Json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return none();
-    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: return Value(static_cast<int64_t>(j.get<uint64_t>()));
-    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
+    case nlohmann::detail::value_t::null: return none();
+    case nlohmann::detail::value_t::boolean: return Value(j.template get<bool>());
+    case nlohmann::detail::value_t::number_integer: return Value(j.template get<int64_t>());
+    case nlohmann::detail::value_t::number_unsigned: return Value(static_cast<int64_t>(j.template get<uint64_t>()));
+    case nlohmann::detail::value_t::number_float: return Value(j.template get<double>());
+    case nlohmann::detail::value_t::string: return Value(j.template get<std::string>());
+    case nlohmann::detail::value_t::array: {
       Array a;
       a.reserve(j.size());
       for (const auto& e : j) a.push_back(from_json(e));
       return Value(std::move(a));
     }
-    case nlohmann::json::value_t::object: {
+    case nlohmann::detail::value_t::object: {
       auto o = std::make_shared<Object>();
       for (auto it = j.begin(); it != j.end(); ++it) o->items.emplace_back(it.key(), from_json(it.value()));
       return Value(o);
@@ -39,6 +40,8 @@ Value Value::from_json(const nlohmann::json& j) {
     default: return Value();
   }
 }
+template Value Value::from_json<nlohmann::json>(const nlohmann::json&);
+template Value Value::from_json<nlohmann::ordered_json>(const nlohmann::ordered_json&);
 
 const std::string& Value::callable_name() const { return f_->name; }
 

@@ -34,9 +34,20 @@ class Value {
   Value(const char* s) : Value(std::string(s)) {}
   Value(Array a) : kind_(Kind::Array), a_(std::make_shared<Array>(std::move(a))) {}
   Value(std::shared_ptr<Object> o) : kind_(Kind::Object), o_(std::move(o)) {}
+  // A Jinja2 Markup string (from `|safe`): adding a plain string to it HTML-escapes the
+  // plain one, a Python quirk some templates (functionary) rely on.
+  static Value markup(std::string s) {
+    Value v(std::move(s));
+    v.safe_ = true;
+    return v;
+  }
+  bool is_markup() const { return kind_ == Kind::String && safe_; }
   static Value function(std::string name, Function f);
   static Value object();
-  static Value from_json(const nlohmann::json& j);
+  // Works for nlohmann::json (keys sorted) and nlohmann::ordered_json (keys in document
+  // order, which is what Python's json.loads gives HF templates).
+  template <typename Json>
+  static Value from_json(const Json& j);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::Undefined; }
@@ -82,6 +93,7 @@ class Value {
     Function fn;
   };
   Kind kind_ = Kind::Undefined;
+  bool safe_ = false;
   int64_t i_ = 0;
   double d_ = 0;
   std::shared_ptr<std::string> s_;
