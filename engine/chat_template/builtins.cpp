@@ -254,7 +254,7 @@ Array to_list(const Value& v) {
 Value items_of(const Value& v) {
   Array out;
   if (v.is_object())
-    for (size_t i = 0; i < v.obj().items.size(); ++i) out.emplace_back(Array{v.obj().key_at(i), v.obj().items[i].second});
+    for (size_t i = 0; i < v.obj().items.size(); ++i) out.push_back(Value::tuple(Array{v.obj().key_at(i), v.obj().items[i].second}));
   else if (!v.is_undefined() && !v.is_none())
     type_error("items() expects a mapping", v);
   return Value(std::move(out));

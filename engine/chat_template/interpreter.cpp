@@ -240,9 +240,12 @@ class Renderer {
       }
       case Stmt::Kind::Macro: scope->vars[s.name] = make_macro(s, scope); return Flow::Normal;
       case Stmt::Kind::CallBlock: {
-        auto caller_scope = std::make_shared<Scope>(scope);
-        caller_scope->vars["caller"] = make_macro(s, scope, "caller");
-        out += eval(*s.expr, caller_scope).to_str();
+        // `caller` reaches the macro as an implicit keyword argument, as in Jinja2.
+        const Expr& call = *s.expr;
+        Value callee = eval(*call.args[0], scope);
+        CallArgs args = eval_args(call, scope, 1);
+        args.named.emplace_back("caller", make_macro(s, scope, "caller"));
+        out += callee.call(args).to_str();
         return Flow::Normal;
       }
       case Stmt::Kind::FilterBlock: {
@@ -318,7 +321,8 @@ class Renderer {
         else varargs.push_back(args.positional[i]);
       }
       for (auto& [k, v] : args.named) {
-        bool matched = false;
+        bool matched = k == "caller";
+        if (matched) scope->vars[k] = v;
         for (const auto& p : def->params)
           if (p.name == k) {
             scope->vars[k] = v;
@@ -479,7 +483,7 @@ class Renderer {
       case Expr::Kind::Tuple: {
         Array a;
         for (const auto& x : e.args) a.push_back(eval(*x, scope));
-        return Value(std::move(a));
+        return e.kind == Expr::Kind::Tuple ? Value::tuple(std::move(a)) : Value(std::move(a));
       }
       case Expr::Kind::Dict: {
         auto o = std::make_shared<Object>();

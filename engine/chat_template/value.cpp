@@ -151,12 +151,13 @@ std::string Value::repr() const {
   switch (kind_) {
     case Kind::String: return python_repr_string(*s_);
     case Kind::Array: {
-      std::string out = "[";
+      std::string out = safe_ ? "(" : "[";
       for (size_t i = 0; i < a_->size(); ++i) {
         if (i) out += ", ";
         out += (*a_)[i].repr();
       }
-      return out + "]";
+      if (safe_ && a_->size() == 1) out += ",";
+      return out + (safe_ ? ")" : "]");
     }
     case Kind::Object: {
       std::string out = "{";

@@ -41,6 +41,12 @@ class Value {
     v.safe_ = true;
     return v;
   }
+  // A Python tuple: a list that prints as (a, b) (dict items, tuple literals).
+  static Value tuple(Array a) {
+    Value v(std::move(a));
+    v.safe_ = true;
+    return v;
+  }
   bool is_markup() const { return kind_ == Kind::String && safe_; }
   static Value function(std::string name, Function f);
   static Value object();
@@ -93,7 +99,7 @@ class Value {
     Function fn;
   };
   Kind kind_ = Kind::Undefined;
-  bool safe_ = false;
+  bool safe_ = false;  // String: Markup. Array: tuple.
   int64_t i_ = 0;
   double d_ = 0;
   std::shared_ptr<std::string> s_;
