@@ -2,6 +2,16 @@
 
 #include <cstdlib>
 
+#ifndef TOOLGATE_MODELS_DIR_DEFAULT
+#define TOOLGATE_MODELS_DIR_DEFAULT "models"
+#endif
+#ifndef TOOLGATE_TESTDATA_DIR_DEFAULT
+#define TOOLGATE_TESTDATA_DIR_DEFAULT "testdata"
+#endif
+#ifndef TOOLGATE_SOURCE_DIR_DEFAULT
+#define TOOLGATE_SOURCE_DIR_DEFAULT "."
+#endif
+
 namespace toolgate::testing {
 namespace {
 std::filesystem::path from_env(const char* name, const char* fallback) {
@@ -13,9 +23,9 @@ std::filesystem::path if_exists(std::filesystem::path p) {
 }
 }  // namespace
 
-std::filesystem::path models_dir() { return from_env("TOOLGATE_MODELS_DIR", "models"); }
-std::filesystem::path testdata_dir() { return from_env("TOOLGATE_TESTDATA_DIR", "testdata"); }
-std::filesystem::path source_dir() { return from_env("TOOLGATE_SOURCE_DIR", "."); }
+std::filesystem::path models_dir() { return from_env("TOOLGATE_MODELS_DIR", TOOLGATE_MODELS_DIR_DEFAULT); }
+std::filesystem::path testdata_dir() { return from_env("TOOLGATE_TESTDATA_DIR", TOOLGATE_TESTDATA_DIR_DEFAULT); }
+std::filesystem::path source_dir() { return from_env("TOOLGATE_SOURCE_DIR", TOOLGATE_SOURCE_DIR_DEFAULT); }
 std::filesystem::path default_model() {
   return if_exists(models_dir() / "SmolLM2-135M-Instruct-Q4_1.gguf");
 }
