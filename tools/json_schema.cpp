@@ -150,12 +150,12 @@ class Validator {
 
   void check_array(const json& schema, const json& v, const std::string& ptr) {
     if (auto n = count_keyword(schema, "minItems"); n && v.size() < *n) {
-      add(ptr, "must have at least " + std::to_string(*n) + " items, got " +
-                   std::to_string(v.size()));
+      add(ptr,
+          "must have at least " + std::to_string(*n) + " items, got " + std::to_string(v.size()));
     }
     if (auto n = count_keyword(schema, "maxItems"); n && v.size() > *n) {
-      add(ptr, "must have at most " + std::to_string(*n) + " items, got " +
-                   std::to_string(v.size()));
+      add(ptr,
+          "must have at most " + std::to_string(*n) + " items, got " + std::to_string(v.size()));
     }
     if (auto it = schema.find("items"); it != schema.end() && it->is_object()) {
       for (std::size_t i = 0; i < v.size(); ++i) check(*it, v[i], ptr + "/" + std::to_string(i));
@@ -174,8 +174,8 @@ class Validator {
       }
     }
     const auto additional = schema.find("additionalProperties");
-    const bool closed = additional != schema.end() && additional->is_boolean() &&
-                        !additional->get<bool>();
+    const bool closed =
+        additional != schema.end() && additional->is_boolean() && !additional->get<bool>();
     for (const auto& [key, value] : v.items()) {
       const std::string child = ptr + "/" + escape_pointer_token(key);
       if (have_props) {
@@ -215,15 +215,23 @@ std::string describe(const std::vector<SchemaViolation>& violations) {
 
 std::string json_type_name(const nlohmann::json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    default: return "binary";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    default:
+      return "binary";
   }
 }
 

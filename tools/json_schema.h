@@ -8,10 +8,9 @@
 // (counted in Unicode code points, as the spec says). Any other keyword (description, title,
 // default, format, anyOf, ...) is ignored, as JSON Schema does with unknown keywords: it
 // never rejects an instance.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace toolgate::tools {
 

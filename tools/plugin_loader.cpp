@@ -118,8 +118,7 @@ LoadedPlugin load_plugin(ToolRegistry& registry, const std::filesystem::path& pa
     const auto version = plugin->abi_version;
     dlclose(handle);
     throw fail("ABI version mismatch: plugin implements version " + std::to_string(version) +
-               ", this server implements version " +
-               std::to_string(TOOLGATE_PLUGIN_ABI_VERSION));
+               ", this server implements version " + std::to_string(TOOLGATE_PLUGIN_ABI_VERSION));
   }
   // From here on the library owns the handle: any failure unloads it properly.
   auto library = std::make_shared<PluginLibrary>(handle, plugin);

@@ -1,11 +1,10 @@
 #pragma once
 // Loads tool plugins (shared libraries implementing toolgate_plugin.h) into a registry.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tools/tool_registry.h"
 
@@ -17,7 +16,7 @@ class PluginLoadError : public std::runtime_error {
 };
 
 struct LoadedPlugin {
-  std::string name;                     // as the plugin calls itself
+  std::string name;  // as the plugin calls itself
   std::filesystem::path path;
   std::vector<std::string> tool_names;  // added to the registry, in the plugin's order
 };

@@ -1,14 +1,13 @@
 #pragma once
 // A tool the server can execute itself when the model asks for it.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace toolgate::tools {
 
 // What the model is told about a tool (rendered into the OpenAI `tools` array).
 struct ToolSpec {
-  std::string name;           // OpenAI function name: [A-Za-z0-9_-]{1,64}
+  std::string name;  // OpenAI function name: [A-Za-z0-9_-]{1,64}
   std::string description;
   nlohmann::json parameters;  // JSON schema of the arguments object (see json_schema.h)
 };

@@ -76,13 +76,12 @@ typedef struct toolgate_plugin {
 
 /* The one exported entry point. */
 typedef const toolgate_plugin* (*toolgate_plugin_init_fn)(uint32_t host_abi_version,
-                                                           const char* settings_json,
-                                                           char* error, size_t error_size);
+                                                          const char* settings_json, char* error,
+                                                          size_t error_size);
 
 TOOLGATE_PLUGIN_EXPORT const toolgate_plugin* toolgate_plugin_init(uint32_t host_abi_version,
-                                                                  const char* settings_json,
-                                                                  char* error,
-                                                                  size_t error_size);
+                                                                   const char* settings_json,
+                                                                   char* error, size_t error_size);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,9 @@
-#include "tools/builtin/arithmetic_expression.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
+
+#include "tools/builtin/arithmetic_expression.h"
 
 namespace toolgate::tools {
 namespace {
@@ -17,9 +17,7 @@ std::string error_of(const std::string& expression) {
   return "(no error)";
 }
 
-TEST(ArithmeticExpression, ParenthesesComeFirst) {
-  EXPECT_EQ(evaluate_expression("(3+5)*2"), 16);
-}
+TEST(ArithmeticExpression, ParenthesesComeFirst) { EXPECT_EQ(evaluate_expression("(3+5)*2"), 16); }
 
 TEST(ArithmeticExpression, ProductsBindTighterThanSums) {
   EXPECT_EQ(evaluate_expression("3+5*2"), 13);

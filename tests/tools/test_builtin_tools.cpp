@@ -1,7 +1,6 @@
-#include "tools/builtin/builtin_tools.h"
-
 #include <gtest/gtest.h>
 
+#include "tools/builtin/builtin_tools.h"
 #include "tools/tool_registry.h"
 
 namespace toolgate::tools {
@@ -39,12 +38,13 @@ TEST(CalculatorTool, EvaluationErrorsAreErrorResults) {
   const auto r = builtins().invoke("calculator", json{{"expression", "1/0"}}, kTimeout);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.error, "tool 'calculator' failed: division by zero at position 2");
-  EXPECT_EQ(r.as_content(), R"({"error":"tool 'calculator' failed: division by zero at position 2"})");
+  EXPECT_EQ(r.as_content(),
+            R"({"error":"tool 'calculator' failed: division by zero at position 2"})");
 }
 
 TEST(CalculatorTool, TooLongExpressionIsRejectedBySchema) {
-  const auto r = builtins().invoke("calculator", json{{"expression", std::string(1001, '1')}},
-                                   kTimeout);
+  const auto r =
+      builtins().invoke("calculator", json{{"expression", std::string(1001, '1')}}, kTimeout);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("/expression: must be at most 1000 characters long"), std::string::npos)
       << r.error;
@@ -188,8 +188,8 @@ TEST(CurrentTimeTool, UnknownZoneIsAnError) {
 }
 
 TEST(CurrentTimeTool, PathsOutsideZoneinfoAreUnknownZones) {
-  for (const char* name : {"../../../etc/passwd", "/etc/passwd", "Asia/../../etc/passwd", "",
-                           "Asia", "Asia/"}) {
+  for (const char* name :
+       {"../../../etc/passwd", "/etc/passwd", "Asia/../../etc/passwd", "", "Asia", "Asia/"}) {
     const auto r = clock_pinned().invoke("current_time", json{{"timezone", name}}, kTimeout);
     EXPECT_FALSE(r.ok) << name;
   }

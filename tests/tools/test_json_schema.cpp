@@ -1,6 +1,6 @@
-#include "tools/json_schema.h"
-
 #include <gtest/gtest.h>
+
+#include "tools/json_schema.h"
 
 namespace toolgate::tools {
 namespace {
@@ -31,7 +31,8 @@ TEST(JsonSchema, TypeMismatchNamesPointerAndBothTypes) {
 }
 
 TEST(JsonSchema, RootErrorsAreShownAsRoot) {
-  EXPECT_EQ(errors({{"type", "object"}}, json::array()), Errors{"(root): expected object, got array"});
+  EXPECT_EQ(errors({{"type", "object"}}, json::array()),
+            Errors{"(root): expected object, got array"});
 }
 
 TEST(JsonSchema, IntegerAcceptsWholeNumbersOnly) {
@@ -64,8 +65,8 @@ TEST(JsonSchema, MissingRequiredPropertiesAreAllReported) {
 }
 
 TEST(JsonSchema, AdditionalPropertiesFalseRejectsUnknownKeys) {
-  const json schema = json::parse(
-      R"({"type":"object","properties":{"a":{}},"additionalProperties":false})");
+  const json schema =
+      json::parse(R"({"type":"object","properties":{"a":{}},"additionalProperties":false})");
   EXPECT_TRUE(errors(schema, json::parse(R"({"a":1})")).empty());
   EXPECT_EQ(errors(schema, json::parse(R"({"a":1,"zz":2})")), Errors{"/zz: unexpected property"});
   // Without the keyword, extra keys are fine.

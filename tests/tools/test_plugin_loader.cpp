@@ -1,9 +1,9 @@
-#include "tools/plugin_loader.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
+
+#include "tools/plugin_loader.h"
 
 namespace toolgate::tools {
 namespace {
@@ -135,12 +135,14 @@ TEST(PluginLoader, NameClashAddsNoToolAtAll) {
 TEST(PluginLoader, PluginErrorsBecomeErrorResults) {
   ToolRegistry registry;
   load_plugin(registry, fixture("good"));
-  EXPECT_EQ(registry.invoke("fixture_echo", R"({"a":[1,2]})", 1s).value, json::parse(R"({"a":[1,2]})"));
+  EXPECT_EQ(registry.invoke("fixture_echo", R"({"a":[1,2]})", 1s).value,
+            json::parse(R"({"a":[1,2]})"));
   EXPECT_EQ(registry.invoke("fixture_error", "{}", 1s).error,
             "tool 'fixture_error' failed: the fixture failed on purpose");
   const auto bad = registry.invoke("fixture_bad_json", "{}", 1s);
   EXPECT_FALSE(bad.ok);
-  EXPECT_EQ(bad.error.rfind("tool 'fixture_bad_json' failed: plugin returned invalid JSON: ", 0), 0u)
+  EXPECT_EQ(bad.error.rfind("tool 'fixture_bad_json' failed: plugin returned invalid JSON: ", 0),
+            0u)
       << bad.error;
 }
 
@@ -150,7 +152,8 @@ TEST(PluginLoader, SlowPluginCallTimesOut) {
   EXPECT_TRUE(registry.invoke("fixture_slow", R"({"ms": 1})", 1s).ok);
   EXPECT_EQ(registry.invoke("fixture_slow", R"({"ms": 300})", 20ms).error,
             "tool 'fixture_slow' timed out after 20 ms");
-  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(registry.abandoned_calls(), 0);
 }
 

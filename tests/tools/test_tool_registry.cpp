@@ -1,9 +1,9 @@
-#include "tools/tool_registry.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
+
+#include "tools/tool_registry.h"
 
 namespace toolgate::tools {
 namespace {
@@ -133,12 +133,13 @@ TEST(ToolRegistry, UnknownToolIsAnErrorResult) {
 
 TEST(ToolRegistry, ThrowingToolBecomesAnErrorResult) {
   ToolRegistry registry;
-  registry.add(std::make_unique<ScriptedTool>("boom", json{{"type", "object"}}, [](const json&) -> json {
-    throw std::runtime_error("disk on fire");
-  }));
-  registry.add(std::make_unique<ScriptedTool>("weird", json{{"type", "object"}}, [](const json&) -> json {
-    throw 42;  // not even a std::exception
-  }));
+  registry.add(std::make_unique<ScriptedTool>(
+      "boom", json{{"type", "object"}},
+      [](const json&) -> json { throw std::runtime_error("disk on fire"); }));
+  registry.add(
+      std::make_unique<ScriptedTool>("weird", json{{"type", "object"}}, [](const json&) -> json {
+        throw 42;  // not even a std::exception
+      }));
   EXPECT_EQ(registry.invoke("boom", "{}", 1s).error, "tool 'boom' failed: disk on fire");
   EXPECT_EQ(registry.invoke("weird", "{}", 1s).error, "tool 'weird' failed: unknown exception");
   // Same without a deadline, where the tool runs on the calling thread.
@@ -148,11 +149,12 @@ TEST(ToolRegistry, ThrowingToolBecomesAnErrorResult) {
 TEST(ToolRegistry, SlowToolTimesOutAndIsAbandonedSafely) {
   auto finished = std::make_shared<std::atomic<bool>>(false);
   ToolRegistry registry;
-  registry.add(std::make_unique<ScriptedTool>("sleepy", json{{"type", "object"}}, [finished](const json&) {
-    std::this_thread::sleep_for(300ms);
-    finished->store(true);
-    return json{{"late", true}};
-  }));
+  registry.add(
+      std::make_unique<ScriptedTool>("sleepy", json{{"type", "object"}}, [finished](const json&) {
+        std::this_thread::sleep_for(300ms);
+        finished->store(true);
+        return json{{"late", true}};
+      }));
   const auto start = std::chrono::steady_clock::now();
   const auto r = registry.invoke("sleepy", "{}", 50ms);
   const auto waited = std::chrono::steady_clock::now() - start;
@@ -162,7 +164,8 @@ TEST(ToolRegistry, SlowToolTimesOutAndIsAbandonedSafely) {
   EXPECT_GE(r.elapsed, 50ms);
   EXPECT_EQ(registry.abandoned_calls(), 1);
   // The abandoned worker finishes on its own and is no longer counted.
-  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(finished->load());
   EXPECT_EQ(registry.abandoned_calls(), 0);
 }
@@ -171,11 +174,12 @@ TEST(ToolRegistry, AbandonedCallOutlivesTheRegistry) {
   auto finished = std::make_shared<std::atomic<bool>>(false);
   {
     ToolRegistry registry;
-    registry.add(std::make_unique<ScriptedTool>("sleepy", json{{"type", "object"}}, [finished](const json& a) {
-      std::this_thread::sleep_for(100ms);
-      finished->store(true);
-      return a;  // touches its arguments after the registry is gone
-    }));
+    registry.add(std::make_unique<ScriptedTool>(
+        "sleepy", json{{"type", "object"}}, [finished](const json& a) {
+          std::this_thread::sleep_for(100ms);
+          finished->store(true);
+          return a;  // touches its arguments after the registry is gone
+        }));
     EXPECT_FALSE(registry.invoke("sleepy", R"({"payload": "x"})", 10ms).ok);
   }
   for (int i = 0; i < 100 && !finished->load(); ++i) std::this_thread::sleep_for(10ms);
@@ -186,10 +190,11 @@ TEST(ToolRegistry, AbandonedCallOutlivesTheRegistry) {
 TEST(ToolRegistry, RefusesNewCallsWhileTooManyAreAbandoned) {
   auto release = std::make_shared<std::atomic<bool>>(false);
   ToolRegistry registry(/*max_abandoned_calls=*/1);
-  registry.add(std::make_unique<ScriptedTool>("stuck", json{{"type", "object"}}, [release](const json&) {
-    while (!release->load()) std::this_thread::sleep_for(5ms);
-    return json::object();
-  }));
+  registry.add(
+      std::make_unique<ScriptedTool>("stuck", json{{"type", "object"}}, [release](const json&) {
+        while (!release->load()) std::this_thread::sleep_for(5ms);
+        return json::object();
+      }));
   EXPECT_EQ(registry.invoke("stuck", "{}", 10ms).error, "tool 'stuck' timed out after 10 ms");
   const auto refused = registry.invoke("stuck", "{}", 10ms);
   EXPECT_FALSE(refused.ok);
@@ -197,7 +202,8 @@ TEST(ToolRegistry, RefusesNewCallsWhileTooManyAreAbandoned) {
             "tool 'stuck' was not run: 1 earlier tool calls are still running past their "
             "deadline; try again later");
   release->store(true);
-  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && registry.abandoned_calls() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(registry.invoke("stuck", "{}", 1s).ok);
 }
 

@@ -1,10 +1,9 @@
-#include "tools/builtin/tzif_time_zone.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "tools/builtin/posix_tz_rule.h"
+#include "tools/builtin/tzif_time_zone.h"
 
 namespace toolgate::tools {
 namespace {

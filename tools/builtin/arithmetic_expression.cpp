@@ -70,7 +70,8 @@ class Parser {
     std::size_t len = 1;
     const auto lead = static_cast<unsigned char>(s_[pos_]);
     if (lead >= 0xC0) {
-      while (pos_ + len < s_.size() && (static_cast<unsigned char>(s_[pos_ + len]) & 0xC0) == 0x80) {
+      while (pos_ + len < s_.size() &&
+             (static_cast<unsigned char>(s_[pos_ + len]) & 0xC0) == 0x80) {
         ++len;
       }
     }
@@ -82,8 +83,8 @@ class Parser {
   }
 
   void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
-                                s_[pos_] == '\r')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }

@@ -23,7 +23,7 @@ class ExpressionError : public std::runtime_error {
 };
 
 inline constexpr std::size_t kMaxExpressionLength = 1000;  // code points
-inline constexpr int kMaxExpressionDepth = 100;  // nested parentheses, signs, powers
+inline constexpr int kMaxExpressionDepth = 100;            // nested parentheses, signs, powers
 
 // Throws ExpressionError with a message naming the problem and its position (1-based
 // character): syntax errors, division by zero, overflow, results that are not real numbers,

@@ -13,16 +13,15 @@ class CalculatorTool final : public Tool {
         "Evaluate an arithmetic expression exactly as written and return the number. Supports "
         "+ - * / % (remainder), ^ or ** (power), parentheses, decimals, scientific notation "
         "(1.5e3), the constants pi and e, and sqrt, abs, floor, ceil, round, exp, ln, log10.";
-    spec_.parameters = {
-        {"type", "object"},
-        {"properties",
-         {{"expression",
-           {{"type", "string"},
-            {"description", "The expression, e.g. \"(3 + 5) * 2\" or \"2^10 / 4\""},
-            {"minLength", 1},
-            {"maxLength", kMaxExpressionLength}}}}},
-        {"required", {"expression"}},
-        {"additionalProperties", false}};
+    spec_.parameters = {{"type", "object"},
+                        {"properties",
+                         {{"expression",
+                           {{"type", "string"},
+                            {"description", "The expression, e.g. \"(3 + 5) * 2\" or \"2^10 / 4\""},
+                            {"minLength", 1},
+                            {"maxLength", kMaxExpressionLength}}}}},
+                        {"required", {"expression"}},
+                        {"additionalProperties", false}};
   }
 
   const ToolSpec& spec() const override { return spec_; }

@@ -87,8 +87,7 @@ class CurrentTimeTool final : public Tool {
     std::snprintf(stamp, sizeof stamp, "%04d-%02u-%02uT%02d:%02d:%02d",
                   static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                   static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
+                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
     static constexpr const char* kWeekdays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                                 "Thursday", "Friday", "Saturday"};
     const std::string offset = format_offset(local.utc_offset);

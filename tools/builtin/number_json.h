@@ -1,9 +1,8 @@
 #pragma once
 // How built-in tools hand numbers back to the model.
 #include <cmath>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace toolgate::tools {
 

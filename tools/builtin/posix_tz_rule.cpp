@@ -164,12 +164,11 @@ LocalTimeType PosixTzRule::at(std::chrono::sys_seconds t) const {
   if (!daylight_) return standard_;
   const year y = year_month_day(floor<days>(t + standard_.utc_offset)).year();
   // The start is given in standard local time, the end in daylight local time.
-  const sys_seconds start = sys_seconds(resolve(dst_start_, y)) + dst_start_.time -
-                            standard_.utc_offset;
-  const sys_seconds end = sys_seconds(resolve(dst_end_, y)) + dst_end_.time -
-                          daylight_->utc_offset;
-  const bool dst = start < end ? (t >= start && t < end)     // northern hemisphere
-                               : (t >= start || t < end);    // southern: DST spans new year
+  const sys_seconds start =
+      sys_seconds(resolve(dst_start_, y)) + dst_start_.time - standard_.utc_offset;
+  const sys_seconds end = sys_seconds(resolve(dst_end_, y)) + dst_end_.time - daylight_->utc_offset;
+  const bool dst = start < end ? (t >= start && t < end)   // northern hemisphere
+                               : (t >= start || t < end);  // southern: DST spans new year
   return dst ? *daylight_ : standard_;
 }
 

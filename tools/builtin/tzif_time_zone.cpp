@@ -78,8 +78,7 @@ TzifTimeZone TzifTimeZone::parse(std::string_view bytes) {
   TzifTimeZone zone;
   zone.transitions_.reserve(h.timecnt);
   for (std::uint32_t i = 0; i < h.timecnt; ++i) {
-    zone.transitions_.push_back(time_size == 8 ? r.i64()
-                                               : static_cast<std::int32_t>(r.u32()));
+    zone.transitions_.push_back(time_size == 8 ? r.i64() : static_cast<std::int32_t>(r.u32()));
   }
   if (!std::is_sorted(zone.transitions_.begin(), zone.transitions_.end())) {
     throw std::runtime_error("TZif transitions are not in ascending order");

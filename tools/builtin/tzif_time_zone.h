@@ -27,7 +27,7 @@ class TzifTimeZone {
   LocalTimeType at(std::chrono::sys_seconds t) const;
 
  private:
-  std::vector<std::int64_t> transitions_;  // UTC seconds, ascending
+  std::vector<std::int64_t> transitions_;       // UTC seconds, ascending
   std::vector<std::uint8_t> transition_types_;  // index into types_, one per transition
   std::vector<LocalTimeType> types_;            // never empty
   std::optional<PosixTzRule> footer_;           // after the last transition

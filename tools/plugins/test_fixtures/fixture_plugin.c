@@ -84,13 +84,12 @@ static toolgate_plugin g_plugin = {
 #else
     TOOLGATE_PLUGIN_ABI_VERSION,
 #endif
-    "fixture", sizeof kTools / sizeof kTools[0], kTools, NULL, fixture_invoke,
-    fixture_free_string, NULL};
+    "fixture", sizeof kTools / sizeof kTools[0], kTools, NULL, fixture_invoke, fixture_free_string,
+    NULL};
 
 TOOLGATE_PLUGIN_EXPORT const toolgate_plugin* toolgate_plugin_init(uint32_t host_abi_version,
-                                                                  const char* settings_json,
-                                                                  char* error,
-                                                                  size_t error_size) {
+                                                                   const char* settings_json,
+                                                                   char* error, size_t error_size) {
   (void)host_abi_version;
   (void)settings_json;
 #if defined(FIXTURE_init_fails)
