@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-
 namespace toolgate::testing {
 namespace {
 std::filesystem::path from_env(const char* name, const char* fallback) {
