@@ -333,6 +333,11 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
       d.arguments = std::move(f.arguments);
       if (d.arguments.empty()) return;
     }
+    // Fragments of one call from the same parser output travel as one delta.
+    if (!deltas.empty() && deltas.back().index == d.index && !d.id) {
+      deltas.back().arguments += d.arguments;
+      return;
+    }
     deltas.push_back(std::move(d));
   }
 
