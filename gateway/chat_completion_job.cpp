@@ -22,6 +22,7 @@ namespace toolgate::gateway {
 namespace {
 
 using nlohmann::json;
+using ojson = nlohmann::ordered_json;  // conversations for the template keep key order
 using Clock = std::chrono::steady_clock;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -43,7 +44,7 @@ struct ChoiceState {
   std::optional<engine::Engine::SequenceId> seq;  // set while a sequence runs
   int generation = 0;                             // round counter, guards stale events
   std::unique_ptr<ToolCallStreamParser> parser;
-  json conversation;  // copied from the request on the first server-tool round
+  ojson conversation;  // copied from the request on the first server-tool round
   int rounds = 0;     // server-tool rounds done
 
   std::string content;        // all client-visible content
@@ -92,7 +93,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
                                           env_.retry_after_seconds));
       choices_.resize(static_cast<size_t>(req_.n));
       for (int i = 0; i < req_.n; ++i) choices_[static_cast<size_t>(i)].index = i;
-      auto messages = std::make_shared<json>(messages_to_template_json(req_.messages));
+      auto messages = std::make_shared<ojson>(messages_to_template_json(req_.messages));
       prepare_prompt(messages, plan_.tools.forced_prefix, [self = shared_from_this(), messages](
                                                               std::vector<int32_t> tokens) {
         self->submit_first_round(std::move(tokens));
@@ -127,7 +128,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   // ---- prompt -> tokens (worker) ---------------------------------------------------------
 
   // Renders and tokenizes on a worker, then calls `next` on the strand with the tokens.
-  void prepare_prompt(std::shared_ptr<json> messages, std::optional<std::string> forced_prefix,
+  void prepare_prompt(std::shared_ptr<ojson> messages, std::optional<std::string> forced_prefix,
                       std::function<void(std::vector<int32_t>)> next) {
     ++pending_work_;
     auto self = shared_from_this();
@@ -462,16 +463,16 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
 
     // The conversation continues with the assistant's calls and the tools' answers.
     if (c.conversation.is_null()) c.conversation = messages_to_template_json(req_.messages);
-    json calls = json::array();
+    ojson calls = ojson::array();
     for (const auto& r : runs) {
-      json args = json::parse(r.arguments, nullptr, false);
+      ojson args = ojson::parse(r.arguments, nullptr, false);
       if (args.is_discarded()) args = r.arguments;
       calls.push_back(
           {{"id", r.id}, {"type", "function"}, {"function", {{"name", r.name}, {"arguments", args}}}});
     }
     c.conversation.push_back({{"role", "assistant"},
-                              {"content", c.round_content.empty() ? json(nullptr)
-                                                                  : json(c.round_content)},
+                              {"content", c.round_content.empty() ? ojson(nullptr)
+                                                                  : ojson(c.round_content)},
                               {"tool_calls", std::move(calls)}});
     for (const auto& r : runs)
       c.conversation.push_back(
@@ -488,7 +489,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     int remaining = plan_.max_tokens - c.completion_tokens;
     if (remaining <= 0) return finish_choice(c, "length");
     if (c.parser) c.parser = model_.tool_syntax->make_parser();
-    auto messages = std::make_shared<json>(c.conversation);
+    auto messages = std::make_shared<ojson>(c.conversation);
     auto self = shared_from_this();
     prepare_prompt(messages, std::nullopt, [self, idx, remaining](std::vector<int32_t> tokens) {
       ChoiceState& ch = self->choices_[static_cast<size_t>(idx)];

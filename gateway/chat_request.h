@@ -31,7 +31,7 @@ struct ChatMessage {
 struct FunctionTool {
   std::string name;
   std::optional<std::string> description;
-  std::optional<nlohmann::json> parameters;  // JSON Schema object
+  std::optional<nlohmann::ordered_json> parameters;  // JSON Schema object, key order kept
   bool strict = false;
   // A tool given by name only ({"type":"function","function":{"name":"x"}}): if the server
   // has a tool of that name, the gateway runs it itself (see README, "Server tools").
@@ -86,11 +86,13 @@ struct ChatRequestParse {
 };
 
 // Never throws: a body that is not JSON, not an object, or has bad fields yields errors.
+// The ordered form keeps the key order of tool schemas (see PromptRenderer).
+ChatRequestParse parse_chat_completion_request(const nlohmann::ordered_json& body);
 ChatRequestParse parse_chat_completion_request(const nlohmann::json& body);
 
 // The conversation as the chat template expects it (content strings, tool-call arguments
 // parsed back into objects where they are valid JSON).
-nlohmann::json messages_to_template_json(const std::vector<ChatMessage>& messages);
-nlohmann::json tool_to_openai_json(const FunctionTool& tool);
+nlohmann::ordered_json messages_to_template_json(const std::vector<ChatMessage>& messages);
+nlohmann::ordered_json tool_to_openai_json(const FunctionTool& tool);
 
 }  // namespace toolgate::gateway

@@ -10,7 +10,8 @@
 namespace toolgate::gateway {
 namespace {
 
-using nlohmann::json;
+// Ordered: object keys keep the client's order (tool schemas are printed into prompts).
+using json = nlohmann::ordered_json;
 
 const char* json_kind(const json& v) {
   switch (v.type()) {
@@ -157,7 +158,9 @@ std::optional<std::string> parse_content(Reader& r, const json& msg, const std::
     r.type_error(p + ".content", "a string or array", *c);
     return std::nullopt;
   }
+  // Parts are joined with "\n", as vLLM and llama.cpp feed them to chat templates.
   std::string text;
+  bool first_part = true;
   for (size_t i = 0; i < c->size(); ++i) {
     const json& part = (*c)[i];
     std::string pp = p + ".content[" + std::to_string(i) + "]";
@@ -181,6 +184,8 @@ std::optional<std::string> parse_content(Reader& r, const json& msg, const std::
       if (!Reader::field(part, "text")) r.missing(pp + ".text");
       continue;
     }
+    if (!first_part) text += '\n';
+    first_part = false;
     text += *t;
   }
   return text;
@@ -505,6 +510,10 @@ const char* role_name(Role role) {
 ToolChoice ChatCompletionRequest::effective_tool_choice() const {
   if (tool_choice) return *tool_choice;
   return ToolChoice{tools.empty() ? ToolChoice::Mode::None : ToolChoice::Mode::Auto, {}};
+}
+
+ChatRequestParse parse_chat_completion_request(const nlohmann::json& body) {
+  return parse_chat_completion_request(json(body));
 }
 
 ChatRequestParse parse_chat_completion_request(const json& body) {

@@ -7,7 +7,7 @@
 namespace toolgate::gateway {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::variant<ToolPlan, ApiError> plan_tools(const ChatCompletionRequest& req,
                                             const ServedModel& model,
@@ -36,8 +36,8 @@ std::variant<ToolPlan, ApiError> plan_tools(const ChatCompletionRequest& req,
       if (!declared.count(name) && toolbox->has(name)) plan.server_tools.insert(name);
     }
     if (!plan.server_tools.empty()) {
-      json server = toolbox->openai_tools_json(
-          std::vector<std::string>(plan.server_tools.begin(), plan.server_tools.end()));
+      json server = json(toolbox->openai_tools_json(
+          std::vector<std::string>(plan.server_tools.begin(), plan.server_tools.end())));
       for (auto& t : server) tools.push_back(std::move(t));
     }
   }

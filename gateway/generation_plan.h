@@ -20,7 +20,7 @@ namespace toolgate::gateway {
 class ServerToolbox;
 
 struct ToolPlan {
-  nlohmann::json tools_json = nullptr;    // null, or the array rendered into the prompt
+  nlohmann::ordered_json tools_json = nullptr;  // null, or the array rendered into the prompt
   std::set<std::string> server_tools;     // calls to these are executed by the gateway
   bool parse_tool_calls = false;          // run generated text through the dialect parser
   std::optional<std::string> forced_prefix;  // appended to the first round's prompt

@@ -139,11 +139,11 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   }
 
   // POST /v1/chat/completions
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     // Re-parse with exceptions for a precise message (position of the error).
     try {
-      [[maybe_unused]] json again = json::parse(req.body);
+      [[maybe_unused]] auto again = nlohmann::ordered_json::parse(req.body);
     } catch (const json::parse_error& e) {
       return ApiError::invalid_json(e.what()).to_response();
     }

@@ -20,7 +20,10 @@ class PromptRenderer {
   virtual ~PromptRenderer() = default;
   // messages: [{role, content (string|null), tool_calls?, tool_call_id?, name?}]
   // tools: null or an array of OpenAI tool objects ({type:"function", function:{...}}).
-  virtual std::string render(const nlohmann::json& messages, const nlohmann::json& tools,
+  // Ordered JSON: templates print schemas and arguments with tojson, and models were trained
+  // on the key order the tool author wrote, not on sorted keys.
+  virtual std::string render(const nlohmann::ordered_json& messages,
+                             const nlohmann::ordered_json& tools,
                              bool add_generation_prompt) const = 0;
 };
 

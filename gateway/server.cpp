@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -168,11 +169,14 @@ void Server::stop() {
   s.cv.notify_all();
   if (s.threads.empty()) return;  // never started
 
-  // 1. No new connections.
-  net::post(s.acceptor.get_executor(), [&s] {
+  // 1. No new connections. Waited for, so no session is accepted after the snapshot below.
+  std::promise<void> closed;
+  net::post(s.acceptor.get_executor(), [&s, &closed] {
     boost::system::error_code ignored;
     s.acceptor.close(ignored);
+    closed.set_value();
   });
+  closed.get_future().wait();
   // 2. Every connection winds down: generations cancelled, streams ended, idle ones closed.
   for (auto& session : s.registry.snapshot()) shutdown_http_session(session);
   // 3. Give them the grace period, then cut what is left.

@@ -166,7 +166,8 @@ void FakeEngine::loop() {
   }
 }
 
-std::string ChatMlRenderer::render(const json& messages, const json& tools,
+std::string ChatMlRenderer::render(const nlohmann::ordered_json& messages,
+                                   const nlohmann::ordered_json& tools,
                                    bool add_generation_prompt) const {
   std::string out;
   if (tools.is_array() && !tools.empty())

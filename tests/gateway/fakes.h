@@ -93,7 +93,7 @@ class FakeEngine : public engine::Engine {
 // "<|im_start|>role\ncontent<|im_end|>\n" ...; tools go into a system preamble as JSON.
 class ChatMlRenderer : public PromptRenderer {
  public:
-  std::string render(const nlohmann::json& messages, const nlohmann::json& tools,
+  std::string render(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
                      bool add_generation_prompt) const override;
 };
 

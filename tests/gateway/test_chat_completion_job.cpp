@@ -454,7 +454,8 @@ TEST_F(JobFixture, TemplateRejectionIs400) {
   // ChatMlRenderer throws PromptRenderError for this role; the parser only allows real roles,
   // so inject it through a name the renderer checks.
   struct Boom : PromptRenderer {
-    std::string render(const json&, const json&, bool) const override {
+    std::string render(const nlohmann::ordered_json&, const nlohmann::ordered_json&,
+                       bool) const override {
       throw PromptRenderError("Conversation roles must alternate user/assistant");
     }
   };

@@ -94,10 +94,10 @@ TEST(ChatRequestParser, MaxCompletionTokensWinsOverMaxTokens) {
 TEST(ChatRequestParser, ContentPartsOfTypeTextAreJoined) {
   json body = minimal();
   body["messages"][0]["content"] = json::array(
-      {{{"type", "text"}, {"text", "Hello "}}, {{"type", "text"}, {"text", "world"}}});
+      {{{"type", "text"}, {"text", "Hello"}}, {{"type", "text"}, {"text", "world"}}});
   auto r = parse_chat_completion_request(body);
   ASSERT_TRUE(r.request);
-  EXPECT_EQ(*r.request->messages[0].content, "Hello world");
+  EXPECT_EQ(*r.request->messages[0].content, "Hello\nworld");
 }
 
 TEST(ChatRequestParser, AssistantToolCallsAndToolMessagesParse) {
@@ -265,6 +265,18 @@ TEST(ChatRequestParser, NonObjectBodyIsRejected) {
   auto r = parse_chat_completion_request(json::array());
   ASSERT_FALSE(r.request);
   EXPECT_NE(r.errors[0].message.find("JSON object"), std::string::npos);
+}
+
+TEST(ChatRequestParser, ToolSchemaKeepsTheClientsKeyOrder) {
+  auto body = nlohmann::ordered_json::parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],
+          "tools":[{"type":"function","function":{"name":"f","parameters":
+            {"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}},
+             "required":["zeta"]}}}]})");
+  auto r = parse_chat_completion_request(body);
+  ASSERT_TRUE(r.request);
+  EXPECT_EQ(tool_to_openai_json(r.request->tools[0])["function"]["parameters"].dump(),
+            R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}},"required":["zeta"]})");
 }
 
 TEST(ChatRequestParser, NameOnlyToolIsMarked) {
