@@ -3,7 +3,10 @@
 //   http_bench [--host 127.0.0.1] [--port 8080] [--path /v1/models] [--connections 64]
 //              [--seconds 10] [--threads 2] [--api-key KEY]
 #include <atomic>
-#include <boost/asio.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>

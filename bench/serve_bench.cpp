@@ -5,7 +5,10 @@
 //   serve_bench [--host 127.0.0.1] [--port 8080] [--model ID] [--num-prompts 32]
 //               [--concurrency 8] [--max-tokens 128] [--api-key KEY] [--prompt TEXT]
 #include <atomic>
-#include <boost/asio.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>

@@ -115,12 +115,22 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   }
 
   void shutdown() override {
-    if (shutting_down_ || response_ended_) return;
-    shutting_down_ = true;
-    if (running_ == 0 && pending_work_ == 0) {
-      fail(ApiError::unavailable("The server is shutting down.", env_.retry_after_seconds));
-      return;
-    }
+    stop(ApiError::unavailable("The server is shutting down.", env_.retry_after_seconds));
+  }
+
+  void time_out(std::chrono::milliseconds limit) override {
+    ApiError err{504,
+                 "The request ran longer than the server's request timeout (" +
+                     std::to_string(limit.count() / 1000) + " s) and was stopped.",
+                 "server_error", std::nullopt, "request_timeout"};
+    stop(std::move(err));
+  }
+
+  // Ends the response with `reason` once the engine has confirmed the cancellations.
+  void stop(ApiError reason) {
+    if (stop_reason_ || response_ended_) return;
+    stop_reason_ = std::move(reason);
+    if (running_ == 0 && pending_work_ == 0) return fail(*stop_reason_);
     cancel_running();
   }
 
@@ -159,9 +169,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
                        next = std::move(next)]() mutable {
         --self->pending_work_;
         if (self->abandoned_) return self->maybe_done();
-        if (self->shutting_down_)
-          return self->fail(
-              ApiError::unavailable("The server is shutting down.", self->env_.retry_after_seconds));
+        if (self->stop_reason_) return self->fail(*self->stop_reason_);
         if (error) return self->fail(*error);
         try {
           next(std::move(tokens));
@@ -367,11 +375,11 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     }
     c.completion_tokens += ev.completion_tokens;
 
-    if (ev.reason == engine::FinishReason::Cancelled || shutting_down_) {
+    if (ev.reason == engine::FinishReason::Cancelled || stop_reason_) {
       cancel_running();
-      return fail(ApiError::unavailable(shutting_down_ ? "The server is shutting down."
-                                                       : "The engine cancelled the generation.",
-                                        env_.retry_after_seconds));
+      return fail(stop_reason_ ? *stop_reason_
+                               : ApiError::unavailable("The engine cancelled the generation.",
+                                                       env_.retry_after_seconds));
     }
     if (ev.reason == engine::FinishReason::Error) {
       cancel_running();
@@ -455,8 +463,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     --pending_work_;
     ChoiceState& c = choices_[static_cast<size_t>(idx)];
     if (abandoned_ || response_ended_) return maybe_done();
-    if (shutting_down_)
-      return fail(ApiError::unavailable("The server is shutting down.", env_.retry_after_seconds));
+    if (stop_reason_) return fail(*stop_reason_);
     if (env_.metrics)
       for (const auto& r : runs) env_.metrics->count_tool_run(r.ok);
     if (req_.stream && sink_) sink_->stream_data(sse_event(chunks_.tool_runs_chunk(c.index, runs)));
@@ -628,7 +635,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   bool stream_started_ = false;
   bool response_ended_ = false;
   bool abandoned_ = false;
-  bool shutting_down_ = false;
+  std::optional<ApiError> stop_reason_;  // shutdown or timeout: end with this once cancelled
   bool done_reported_ = false;
   int status_ = 200;
   std::optional<Clock::time_point> first_token_at_;

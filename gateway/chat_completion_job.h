@@ -60,6 +60,8 @@ class ChatCompletionJob {
   virtual void start() = 0;     // on the strand
   virtual void abandon() = 0;   // the client went away: cancel everything, write nothing more
   virtual void shutdown() = 0;  // the server is stopping: cancel, end the response with 503
+  // The request ran past the server's request timeout: cancel, end the response with 504.
+  virtual void time_out(std::chrono::milliseconds limit) = 0;
 };
 
 }  // namespace toolgate::gateway

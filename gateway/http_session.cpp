@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -216,8 +217,10 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
 
     auto* admission = ctx_.admission;
     std::string log_prefix = request_id_ + " " + method_ + " " + path_;
-    auto on_done = [admission, ticket, log_prefix](const JobSummary& s) {
+    bool log = ctx_.options->access_log;
+    auto on_done = [admission, ticket, log_prefix, log](const JobSummary& s) {
       admission->leave(ticket);
+      if (!log) return;
       spdlog::info("{} model={} status={} prompt_tokens={} completion_tokens={} ttft_ms={:.1f} "
                    "total_ms={:.1f}",
                    log_prefix, s.model, s.status, s.prompt_tokens, s.completion_tokens, s.ttft_ms,
@@ -228,6 +231,21 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
                                      start.model, std::move(env), shared_from_this(),
                                      std::move(on_done), arrival_);
     job_->start();
+    if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
+      request_timer_.emplace(stream_.get_executor(), limit);
+      std::weak_ptr<ChatCompletionJob> weak_job = job_;
+      request_timer_->async_wait(
+          [self = shared_from_this(), weak_job, limit](beast::error_code ec) {
+            if (ec) return;
+            auto job = weak_job.lock();
+            if (job && job == self->job_) job->time_out(limit);
+          });
+    }
+  }
+
+  void cancel_request_timer() {
+    if (request_timer_) request_timer_->cancel();
+    request_timer_.reset();
   }
 
   // ---- writing ---------------------------------------------------------------------------
@@ -284,12 +302,13 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   // The whole response is on the wire (or queued behind a write in flight).
   void on_exchange_written() {
     if (writing_ || !out_.empty() || closed_) return;
-    if (!job_logged_) {
+    if (!job_logged_ && ctx_.options->access_log) {
       spdlog::info("{} {} {} model={} status={} total_ms={:.1f}", request_id_, method_, path_,
                    model_.empty() ? "-" : model_, status_,
                    std::chrono::duration<double, std::milli>(Clock::now() - arrival_).count());
     }
     job_.reset();  // the job keeps itself alive until the engine is done with it
+    cancel_request_timer();
     AfterMonitor next = keep_alive() ? AfterMonitor::Read : AfterMonitor::CloseGracefully;
     if (monitoring_) {
       // The disconnect watch is still pending (one read at a time): cancel it, and let its
@@ -398,6 +417,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   void close() {
     if (closed_) return;
     closed_ = true;
+    cancel_request_timer();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -449,6 +469,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   Clock::time_point arrival_{};
   AdmissionControl::TicketPtr ticket_;
   std::shared_ptr<ChatCompletionJob> job_;
+  std::optional<net::steady_timer> request_timer_;
 };
 
 void start_http_session(tcp::socket socket, SessionContext& context) {

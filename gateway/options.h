@@ -28,6 +28,7 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // first request line + headers
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait, body read
   std::chrono::milliseconds write_timeout{60'000};   // one write to a slow reader
+  std::chrono::milliseconds request_timeout{600'000};  // a whole chat completion; 0 = none
   std::chrono::milliseconds shutdown_grace{5'000};   // streams get this long to finish
   int max_concurrent_requests = 64;  // chat completions generating at once
   int max_queue = 256;               // chat completions waiting for a slot; beyond -> 429
@@ -36,6 +37,7 @@ struct ServerOptions {
   int max_tool_rounds = 4;
   std::chrono::milliseconds tool_timeout{10'000};
   bool handle_signals = true;  // run() stops on SIGINT/SIGTERM
+  bool access_log = true;      // one info line per request
 };
 
 // Per-model sampling defaults (request fields override them).

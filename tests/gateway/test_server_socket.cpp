@@ -314,6 +314,18 @@ TEST_F(ServerFixture, StopEndsInFlightStreamsAndReturns) {
   EXPECT_EQ(engine->cancelled().size(), 1u);
 }
 
+TEST_F(ServerFixture, RequestTimeoutStopsALongGenerationWith504) {
+  options.request_timeout = 200ms;
+  start(10ms, 100000);
+  Client c(server->port());
+  auto r = c.request("POST", "/v1/chat/completions", kChat);
+  EXPECT_EQ(r.result_int(), 504);
+  EXPECT_EQ(json::parse(r.body())["error"]["code"], "request_timeout");
+  EXPECT_TRUE(engine->wait_idle(2s));
+  EXPECT_EQ(engine->cancelled().size(), 1u);
+  EXPECT_EQ(c.request("GET", "/health").result_int(), 200);  // the connection lives on
+}
+
 TEST_F(ServerFixture, HealthIs503UntilModelsArePublished) {
   engine = std::make_unique<testing::FakeEngine>(testing::FakeEngine::Options{});
   server = std::make_unique<Server>(options, std::vector<ServedModel>{});
