@@ -27,7 +27,13 @@ class Tokenizer {
   // Raw bytes of one token (byte-level BPE mapped back to bytes, SPM "▁" to space, <0xNN> to
   // the byte). Control tokens render as their text only when render_special is true.
   virtual std::string token_to_piece(int32_t id, bool render_special = false) const = 0;
+  // Concatenated pieces. For vocabularies that add a space prefix (SentencePiece), the space
+  // the encoder put in front of the text is removed from the first piece (after a leading BOS),
+  // so decode(encode(x)) == x.
   std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
+  // True when encode() prepends a space to text (SPM add_space_prefix): a streaming consumer
+  // should drop the leading space of the first generated piece of such a vocabulary.
+  virtual bool adds_space_prefix() const { return false; }
 
   virtual int32_t n_vocab() const = 0;
   virtual int32_t bos_id() const = 0;  // -1 if none

@@ -1,0 +1,93 @@
+// engine_bench MODEL [--threads 1,2] [--pp 512] [--tg 128] [--reps 3]
+// Like llama-bench: prompt processing tokens/s for one pp-token prompt (one batched prefill) and
+// text generation tokens/s for tg sequential decode steps, per thread count. JSON lines on stdout.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+#include <fstream>
+
+#include "engine/gguf.h"
+#include "engine/kernels/thread_pool.h"
+#include "engine/model/hparams.h"
+#include "engine/model/kv_store.h"
+#include "engine/model/transformer.h"
+#include "engine/model/weights.h"
+
+using namespace toolgate::engine;
+using Clock = std::chrono::steady_clock;
+
+static std::vector<int> parse_list(const char* s) {
+  std::vector<int> v;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, ',')) v.push_back(std::stoi(x));
+  return v;
+}
+
+static std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 3] [--kv f16|int8]\n", argv[0]);
+    return 2;
+  }
+  std::vector<int> threads = {1, 2};
+  int pp = 512, tg = 128, reps = 3;
+  KvDtype kvd = KvDtype::F16;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = parse_list(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--pp")) pp = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--tg")) tg = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--kv")) kvd = std::strcmp(argv[i + 1], "int8") ? KvDtype::F16 : KvDtype::Int8;
+  }
+  auto file = GgufFile::open(argv[1]);
+  HParams hp = HParams::from_gguf(*file);
+  Weights w = Weights::from_gguf(*file, hp);
+  const int ctx = pp + tg + 16;
+  const int bs = 16, nblocks = (ctx + bs - 1) / bs;
+  std::vector<int> table(nblocks);
+  std::iota(table.begin(), table.end(), 0);
+  std::vector<int32_t> tokens(pp + tg);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 7919 + 13) % hp.n_vocab);
+  std::vector<float> logits(hp.n_vocab);
+
+  for (int nt : threads) {
+    ThreadPool pool(nt);
+    KvStore kv(hp, nblocks, bs, kvd);
+    Transformer tf(hp, w, pool, pp, 1, ctx);
+    // Warm-up: touch every weight page once.
+    BatchSeq warm{tokens.data(), 8, 0, table, BatchSeq::Logits::Last};
+    tf.forward(std::span<const BatchSeq>(&warm, 1), kv, logits.data());
+    double best_pp = 0, best_tg = 0;
+    for (int r = 0; r < reps; ++r) {
+      auto t0 = Clock::now();
+      BatchSeq b{tokens.data(), pp, 0, table, BatchSeq::Logits::Last};
+      tf.forward(std::span<const BatchSeq>(&b, 1), kv, logits.data());
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      best_pp = std::max(best_pp, pp / s);
+      t0 = Clock::now();
+      for (int i = 0; i < tg; ++i) {
+        BatchSeq d{tokens.data() + i, 1, i, table, BatchSeq::Logits::Last};
+        tf.forward(std::span<const BatchSeq>(&d, 1), kv, logits.data());
+      }
+      s = std::chrono::duration<double>(Clock::now() - t0).count();
+      best_tg = std::max(best_tg, tg / s);
+    }
+    std::printf("{\"model\": \"%s\", \"cpu\": \"%s\", \"threads\": %d, \"kv\": \"%s\", \"pp%d_tps\": %.1f, \"tg%d_tps\": %.1f}\n",
+                file->get_string("general.name").value_or("?").c_str(), cpu_model().c_str(), nt,
+                kvd == KvDtype::F16 ? "f16" : "int8", pp, best_pp, tg, best_tg);
+    std::fflush(stdout);
+  }
+}

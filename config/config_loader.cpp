@@ -1,0 +1,274 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "config/config_validator.h"
+#include "config/yaml_reader.h"
+
+namespace toolgate::config {
+namespace {
+
+// The schema: which keys each section accepts. config/README.md documents each one.
+const std::vector<std::string> kTopKeys = {"server", "logging", "engine", "models", "tools"};
+const std::vector<std::string> kServerKeys = {"host",
+                                              "port",
+                                              "io_threads",
+                                              "api_keys",
+                                              "cors_origins",
+                                              "max_body_bytes",
+                                              "header_timeout_ms",
+                                              "idle_timeout_ms",
+                                              "request_timeout_ms",
+                                              "max_concurrent_requests",
+                                              "max_queue",
+                                              "max_tokens_per_request",
+                                              "max_tool_rounds"};
+const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
+const std::vector<std::string> kEngineKeys = {
+    "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
+    "kv_dtype", "max_num_seqs",    "max_tokens_per_step", "prefix_caching"};
+const std::vector<std::string> kModelKeys = {"id",
+                                             "path",
+                                             "upstream",
+                                             "aliases",
+                                             "context_length",
+                                             "chat_template",
+                                             "chat_template_file",
+                                             "tool_dialect",
+                                             "sampling",
+                                             "server_tools",
+                                             "engine"};
+const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key", "model", "timeout_ms",
+                                                "retries"};
+const std::vector<std::string> kSamplingKeys = {
+    "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
+    "frequency_penalty", "top_k", "max_tokens"};
+const std::vector<std::string> kToolsKeys = {"builtin", "plugins", "timeout_ms"};
+const std::vector<std::string> kPluginKeys = {"path", "settings"};
+
+// Relative file paths in a config mean "next to this config file".
+std::string resolve(const std::string& path, const std::filesystem::path& base_dir) {
+  if (path.empty() || base_dir.empty()) return path;
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (base_dir / p).lexically_normal().string();
+}
+
+class ConfigReader {
+ public:
+  ConfigReader(YamlReader& reader, std::filesystem::path base_dir)
+      : r_(reader), base_dir_(std::move(base_dir)) {}
+
+  Config read(const YAML::Node& root) {
+    Config config;
+    const auto top = r_.mapping(root, "", kTopKeys);
+    if (!top) return config;
+    // The global engine section first: per-model sections are merged over it.
+    if (const auto* n = top->find("engine")) read_engine(*n, "engine", config.engine);
+    if (const auto* n = top->find("server")) read_server(*n, config.server);
+    if (const auto* n = top->find("logging")) read_logging(*n, config.logging);
+    if (const auto* n = top->find("tools")) read_tools(*n, config.tools);
+    if (const auto* n = top->find("models")) {
+      if (const auto items = r_.list(*n, "models")) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          config.models.push_back(read_model((*items)[i], index_path("models", i), config.engine));
+        }
+      }
+    }
+    return config;
+  }
+
+ private:
+  void read_server(const YAML::Node& node, ServerConfig& s) {
+    const auto m = r_.mapping(node, "server", kServerKeys);
+    if (!m) return;
+    r_.read(*m, "host", s.host);
+    r_.read(*m, "port", s.port);
+    r_.read(*m, "io_threads", s.io_threads);
+    r_.read(*m, "api_keys", s.api_keys);
+    r_.read(*m, "cors_origins", s.cors_origins);
+    r_.read_byte_size(*m, "max_body_bytes", s.max_body_bytes);
+    r_.read(*m, "header_timeout_ms", s.header_timeout_ms);
+    r_.read(*m, "idle_timeout_ms", s.idle_timeout_ms);
+    r_.read(*m, "request_timeout_ms", s.request_timeout_ms);
+    r_.read(*m, "max_concurrent_requests", s.max_concurrent_requests);
+    r_.read(*m, "max_queue", s.max_queue);
+    r_.read(*m, "max_tokens_per_request", s.max_tokens_per_request);
+    r_.read(*m, "max_tool_rounds", s.max_tool_rounds);
+  }
+
+  void read_logging(const YAML::Node& node, LoggingConfig& l) {
+    const auto m = r_.mapping(node, "logging", kLoggingKeys);
+    if (!m) return;
+    r_.read(*m, "level", l.level);
+    r_.read(*m, "format", l.format);
+    r_.read(*m, "access_log", l.access_log);
+  }
+
+  void read_engine(const YAML::Node& node, const std::string& path, EngineSettings& e) {
+    const auto m = r_.mapping(node, path, kEngineKeys);
+    if (!m) return;
+    r_.read(*m, "threads", e.threads);
+    r_.read_byte_size(*m, "kv_budget_bytes", e.kv_budget_bytes);
+    r_.read(*m, "kv_budget_fraction", e.kv_budget_fraction);
+    r_.read(*m, "block_size", e.block_size);
+    r_.read(*m, "kv_dtype", e.kv_dtype);
+    r_.read(*m, "max_num_seqs", e.max_num_seqs);
+    r_.read(*m, "max_tokens_per_step", e.max_tokens_per_step);
+    r_.read(*m, "prefix_caching", e.prefix_caching);
+  }
+
+  void read_sampling(const YAML::Node& node, const std::string& path, SamplingDefaults& s) {
+    const auto m = r_.mapping(node, path, kSamplingKeys);
+    if (!m) return;
+    r_.read(*m, "temperature", s.temperature);
+    r_.read(*m, "top_p", s.top_p);
+    r_.read(*m, "min_p", s.min_p);
+    r_.read(*m, "repetition_penalty", s.repetition_penalty);
+    r_.read(*m, "presence_penalty", s.presence_penalty);
+    r_.read(*m, "frequency_penalty", s.frequency_penalty);
+    r_.read(*m, "top_k", s.top_k);
+    r_.read(*m, "max_tokens", s.max_tokens);
+  }
+
+  UpstreamConfig read_upstream(const YAML::Node& node, const std::string& path) {
+    UpstreamConfig u;
+    const auto m = r_.mapping(node, path, kUpstreamKeys);
+    if (!m) return u;
+    r_.read(*m, "base_url", u.base_url);
+    r_.read(*m, "api_key", u.api_key);
+    r_.read(*m, "model", u.model);
+    r_.read(*m, "timeout_ms", u.timeout_ms);
+    r_.read(*m, "retries", u.retries);
+    return u;
+  }
+
+  ModelConfig read_model(const YAML::Node& node, const std::string& path,
+                         const EngineSettings& global_engine) {
+    ModelConfig model;
+    const auto m = r_.mapping(node, path, kModelKeys);
+    if (!m) return model;
+    r_.read(*m, "id", model.id);
+    r_.read(*m, "path", model.path);
+    model.path = resolve(model.path, base_dir_);
+    if (const auto* n = m->find("upstream")) {
+      model.upstream = read_upstream(*n, child_path(path, "upstream"));
+      if (model.upstream->model.empty()) model.upstream->model = model.id;
+    }
+    r_.read(*m, "aliases", model.aliases);
+    r_.read(*m, "context_length", model.context_length);
+    // Jinja text is not expanded: "${" could be part of the template.
+    r_.read(*m, "chat_template", model.chat_template, /*expand=*/false);
+    r_.read(*m, "chat_template_file", model.chat_template_file);
+    model.chat_template_file = resolve(model.chat_template_file, base_dir_);
+    r_.read(*m, "tool_dialect", model.tool_dialect);
+    if (const auto* n = m->find("sampling")) {
+      read_sampling(*n, child_path(path, "sampling"), model.sampling);
+    }
+    r_.read(*m, "server_tools", model.server_tools);
+    if (const auto* n = m->find("engine")) {
+      model.engine = global_engine;
+      read_engine(*n, child_path(path, "engine"), *model.engine);
+    }
+    return model;
+  }
+
+  void read_tools(const YAML::Node& node, ToolsConfig& t) {
+    const auto m = r_.mapping(node, "tools", kToolsKeys);
+    if (!m) return;
+    r_.read(*m, "builtin", t.builtin);
+    r_.read(*m, "timeout_ms", t.timeout_ms);
+    if (const auto* n = m->find("plugins")) {
+      if (const auto items = r_.list(*n, "tools.plugins")) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          const std::string path = index_path("tools.plugins", i);
+          ToolsConfig::Plugin plugin;
+          plugin.settings_json = "{}";
+          if (const auto pm = r_.mapping((*items)[i], path, kPluginKeys)) {
+            r_.read(*pm, "path", plugin.path);
+            plugin.path = resolve(plugin.path, base_dir_);
+            r_.read_as_json(*pm, "settings", plugin.settings_json);
+          }
+          t.plugins.push_back(std::move(plugin));
+        }
+      }
+    }
+  }
+
+  YamlReader& r_;
+  std::filesystem::path base_dir_;
+};
+
+LoadResult finish(std::optional<Config> config, std::vector<ConfigIssue> issues) {
+  std::stable_sort(issues.begin(), issues.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  LoadResult result;
+  if (issues.empty()) result.config = std::move(config);
+  result.issues = std::move(issues);
+  return result;
+}
+
+LoadResult load(std::string_view text, const std::string& name,
+                const std::filesystem::path& base_dir, const ValidationContext& ctx) {
+  std::vector<ConfigIssue> issues;
+  PositionMap positions;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {  // ParserException, or DeepRecursion on hostile nesting
+    issues.push_back({name, e.mark.line + 1, e.mark.column + 1, "", "YAML syntax error: " + e.msg});
+    return finish(std::nullopt, std::move(issues));
+  }
+  YamlReader reader(name, {}, issues, positions);
+  Config config = ConfigReader(reader, base_dir).read(root);
+  config.source = name;
+  check_config(config, ctx, &positions, issues);
+  return finish(std::move(config), std::move(issues));
+}
+
+}  // namespace
+
+std::string LoadResult::error_text() const {
+  std::string out;
+  for (const auto& issue : issues) out += issue.to_string() + "\n";
+  return out;
+}
+
+LoadResult load_config_file(const std::filesystem::path& file, const ValidationContext& ctx) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return finish(std::nullopt,
+                  {{file.string(), 0, 0, "", "cannot read config file (does it exist?)"}});
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(file, ec);
+  return load(text.str(), file.string(), ec ? file.parent_path() : absolute.parent_path(), ctx);
+}
+
+LoadResult load_config_string(std::string_view yaml_text, const std::string& name,
+                              const ValidationContext& ctx) {
+  return load(yaml_text, name, std::filesystem::path(name).parent_path(), ctx);
+}
+
+std::vector<ConfigIssue> validate_config(const Config& config, const ValidationContext& ctx) {
+  std::vector<ConfigIssue> issues;
+  check_config(config, ctx, nullptr, issues);
+  return issues;
+}
+
+std::filesystem::path default_config_path() {
+#ifdef TOOLGATE_DEFAULT_CONFIG
+  return TOOLGATE_DEFAULT_CONFIG;
+#else
+  return "config/default.yaml";
+#endif
+}
+
+}  // namespace toolgate::config

@@ -1,0 +1,191 @@
+#include "config/config_printer.h"
+
+#include <charconv>
+#include <sstream>
+
+#include "config/byte_size.h"
+#include "config/env_expansion.h"
+
+namespace toolgate::config {
+namespace {
+
+// Every string is double-quoted: no YAML plain-scalar surprises (yes, 1e3, ~, "a: b"), and
+// "${" is escaped so that reloading does not expand what was already expanded (except in
+// values the loader does not expand: expand = false).
+std::string str(const std::string& raw, bool expanded_on_load = true) {
+  const std::string s = expanded_on_load ? escape_env(raw) : raw;
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string num(double v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact form
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
+std::string boolean(bool b) { return b ? "true" : "false"; }
+
+std::string list(const std::vector<std::string>& items, bool mask = false) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += str(mask ? "***" : items[i]);
+  }
+  return out + "]";
+}
+
+class Printer {
+ public:
+  explicit Printer(const PrintOptions& options) : options_(options) {}
+
+  std::string print(const Config& c) {
+    out_ << "# Effective Toolgate configuration";
+    if (!c.source.empty()) out_ << " (from " << c.source << ")";
+    out_ << ", defaults filled in.\n";
+    print_server(c.server);
+    out_ << "logging:\n";
+    line(1, "level", str(c.logging.level));
+    line(1, "format", str(c.logging.format));
+    line(1, "access_log", boolean(c.logging.access_log));
+    out_ << "engine:\n";
+    print_engine(c.engine, 1);
+    out_ << "models:\n";
+    for (const auto& m : c.models) print_model(m);
+    if (c.models.empty()) out_ << "  []\n";
+    print_tools(c.tools);
+    return out_.str();
+  }
+
+ private:
+  void line(int indent, const std::string& key, const std::string& value) {
+    out_ << std::string(2 * indent, ' ') << key << ": " << value << "\n";
+  }
+
+  void print_server(const ServerConfig& s) {
+    out_ << "server:\n";
+    line(1, "host", str(s.host));
+    line(1, "port", std::to_string(s.port));
+    line(1, "io_threads", std::to_string(s.io_threads));
+    line(1, "api_keys", list(s.api_keys, options_.mask_secrets));
+    line(1, "cors_origins", list(s.cors_origins));
+    line(1, "max_body_bytes", format_byte_size(s.max_body_bytes));
+    line(1, "header_timeout_ms", std::to_string(s.header_timeout_ms));
+    line(1, "idle_timeout_ms", std::to_string(s.idle_timeout_ms));
+    line(1, "request_timeout_ms", std::to_string(s.request_timeout_ms));
+    line(1, "max_concurrent_requests", std::to_string(s.max_concurrent_requests));
+    line(1, "max_queue", std::to_string(s.max_queue));
+    line(1, "max_tokens_per_request", std::to_string(s.max_tokens_per_request));
+    line(1, "max_tool_rounds", std::to_string(s.max_tool_rounds));
+  }
+
+  void print_engine(const EngineSettings& e, int indent) {
+    line(indent, "threads", std::to_string(e.threads));
+    if (e.kv_budget_bytes) line(indent, "kv_budget_bytes", format_byte_size(*e.kv_budget_bytes));
+    line(indent, "kv_budget_fraction", num(e.kv_budget_fraction));
+    line(indent, "block_size", std::to_string(e.block_size));
+    line(indent, "kv_dtype", str(e.kv_dtype));
+    line(indent, "max_num_seqs", std::to_string(e.max_num_seqs));
+    line(indent, "max_tokens_per_step", std::to_string(e.max_tokens_per_step));
+    line(indent, "prefix_caching", boolean(e.prefix_caching));
+  }
+
+  void print_model(const ModelConfig& m) {
+    out_ << "  - id: " << str(m.id) << "\n";
+    const int in = 2;
+    if (!m.path.empty()) line(in, "path", str(m.path));
+    if (m.upstream) {
+      const UpstreamConfig& u = *m.upstream;
+      out_ << "    upstream:\n";
+      line(in + 1, "base_url", str(u.base_url));
+      line(in + 1, "api_key", str(options_.mask_secrets && !u.api_key.empty() ? "***" : u.api_key));
+      line(in + 1, "model", str(u.model));
+      line(in + 1, "timeout_ms", std::to_string(u.timeout_ms));
+      line(in + 1, "retries", std::to_string(u.retries));
+    }
+    line(in, "aliases", list(m.aliases));
+    line(in, "context_length", std::to_string(m.context_length));
+    if (!m.chat_template.empty()) line(in, "chat_template", str(m.chat_template, false));
+    if (!m.chat_template_file.empty()) line(in, "chat_template_file", str(m.chat_template_file));
+    if (!m.tool_dialect.empty()) line(in, "tool_dialect", str(m.tool_dialect));
+    print_sampling(m.sampling);
+    line(in, "server_tools", list(m.server_tools));
+    if (m.engine) {
+      out_ << "    engine:\n";
+      print_engine(*m.engine, in + 1);
+    }
+  }
+
+  void print_sampling(const SamplingDefaults& s) {
+    std::ostringstream body;
+    auto opt = [&](const char* key, const auto& value) {
+      if (value) body << "      " << key << ": " << num(static_cast<double>(*value)) << "\n";
+    };
+    opt("temperature", s.temperature);
+    opt("top_p", s.top_p);
+    opt("min_p", s.min_p);
+    opt("repetition_penalty", s.repetition_penalty);
+    opt("presence_penalty", s.presence_penalty);
+    opt("frequency_penalty", s.frequency_penalty);
+    if (s.top_k) body << "      top_k: " << *s.top_k << "\n";
+    if (s.max_tokens) body << "      max_tokens: " << *s.max_tokens << "\n";
+    // Unset sampling values have no default of their own (the engine's apply), so only the set
+    // ones are printed.
+    if (!body.str().empty()) out_ << "    sampling:\n" << body.str();
+  }
+
+  void print_tools(const ToolsConfig& t) {
+    out_ << "tools:\n";
+    line(1, "builtin", list(t.builtin));
+    if (t.plugins.empty()) {
+      line(1, "plugins", "[]");
+    } else {
+      out_ << "  plugins:\n";
+      for (const auto& p : t.plugins) {
+        out_ << "    - path: " << str(p.path) << "\n";
+        // JSON is YAML flow syntax, so the settings go in as they are (with ${ escaped).
+        line(3, "settings", p.settings_json.empty() ? "{}" : escape_env(p.settings_json));
+      }
+    }
+    line(1, "timeout_ms", std::to_string(t.timeout_ms));
+  }
+
+  const PrintOptions& options_;
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string to_yaml(const Config& config, const PrintOptions& options) {
+  return Printer(options).print(config);
+}
+
+}  // namespace toolgate::config

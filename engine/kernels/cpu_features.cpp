@@ -1,0 +1,65 @@
+#include "engine/kernels/cpu_features.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+namespace toolgate::engine {
+namespace {
+
+IsaLevel detect() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  // __builtin_cpu_supports also checks that the OS saves the wide registers (xgetbv).
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+      __builtin_cpu_supports("bmi2")) {
+    return IsaLevel::Avx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2")) {
+    return IsaLevel::Avx2;
+  }
+#endif
+  return IsaLevel::Scalar;
+}
+
+std::atomic<int> g_forced{-1};
+
+}  // namespace
+
+IsaLevel detected_isa() {
+  static const IsaLevel level = detect();
+  return level;
+}
+
+IsaLevel active_isa() {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  return forced >= 0 ? static_cast<IsaLevel>(forced) : detected_isa();
+}
+
+std::string_view isa_name(IsaLevel level) {
+  switch (level) {
+    case IsaLevel::Scalar:
+      return "scalar";
+    case IsaLevel::Avx2:
+      return "avx2";
+    case IsaLevel::Avx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+void force_isa(IsaLevel level) {
+  if (static_cast<int>(level) > static_cast<int>(detected_isa())) {
+    throw std::invalid_argument("force_isa: this CPU does not support " +
+                                std::string(isa_name(level)));
+  }
+  g_forced.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+void reset_isa() { g_forced.store(-1, std::memory_order_relaxed); }
+
+}  // namespace toolgate::engine

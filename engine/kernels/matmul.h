@@ -1,0 +1,53 @@
+#pragma once
+// Y = X * W^T for GGUF weights of any type dequantize_row reads.
+//
+// Quantized weights: activations are quantized on the fly to 8 bits per 32-element block
+// (f32 scale, plus f32 block sums so types with a min / an offset need no extra pass), then
+// the inner products run in integers (AVX-512 VNNI vpdpbusd, AVX2 maddubs/madd, or scalar).
+// F32/F16/BF16 weights use float dot products on the raw activations.
+// For n > 1 each weight row is decoded once per group of 4 activation rows and stays in L1
+// while all n activation rows pass over it, so weights stream from memory once per call.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/ggml_type.h"
+#include "engine/kernels/thread_pool.h"
+
+namespace toolgate::engine {
+
+// `rows` rows of `cols` elements, GGUF layout (ne[0] = cols), rows contiguous.
+struct WeightView {
+  GgmlType type;
+  const void* data;
+  int64_t rows;
+  int64_t cols;
+};
+
+// Reusable buffers for the quantized activations. Grows to the largest (n, cols) seen and then
+// allocates nothing. One per thread that calls matmul (not shared between concurrent calls).
+class MatmulScratch {
+ public:
+  MatmulScratch();
+  ~MatmulScratch();
+  MatmulScratch(MatmulScratch&&) noexcept;
+  MatmulScratch& operator=(MatmulScratch&&) noexcept;
+
+  struct Buffers;
+  Buffers& buffers() { return *buf_; }
+
+ private:
+  std::unique_ptr<Buffers> buf_;
+};
+
+// y[i * w.rows + r] = sum_j W[r][j] * x[i * w.cols + j] for i < n, r < w.rows.
+// Quantized types need cols to be a multiple of the block size (32, or 256 for K-quants).
+// Throws std::invalid_argument for an unsupported type or shape.
+void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+            MatmulScratch& scratch);
+
+// ---- For tests -------------------------------------------------------------------------------
+// Naive reference: dequantize each weight row to f32, dot in double. Single-threaded.
+void matmul_ref(const WeightView& w, const float* x, int64_t n, float* y);
+
+}  // namespace toolgate::engine

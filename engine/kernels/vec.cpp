@@ -1,0 +1,33 @@
+#include "engine/kernels/vec.h"
+
+#include "engine/kernels/kernel_table.h"
+
+namespace toolgate::engine {
+
+float dot_f16_f32(const uint16_t* a, const float* b, int n) {
+  return active_kernels().dot_f16_f32(a, b, n);
+}
+void axpy_f16_f32(float alpha, const uint16_t* x, float* y, int n) {
+  active_kernels().axpy_f16_f32(alpha, x, y, n);
+}
+void f32_to_f16_row(const float* x, uint16_t* y, int n) {
+  active_kernels().f32_to_f16_row(x, y, n);
+}
+void f16_to_f32_row(const uint16_t* x, float* y, int n) {
+  active_kernels().f16_to_f32_row(x, y, n);
+}
+float dot_f32(const float* a, const float* b, int n) { return active_kernels().dot_f32(a, b, n); }
+void axpy_f32(float alpha, const float* x, float* y, int n) {
+  active_kernels().axpy_f32(alpha, x, y, n);
+}
+void quantize_kv_int8(const float* x, int n, int8_t* q, float* scale, float* zero) {
+  active_kernels().quantize_kv_int8(x, n, q, scale, zero);
+}
+float dot_kv_int8_f32(const int8_t* q, float scale, float zero, const float* b, int n) {
+  return active_kernels().dot_kv_int8_f32(q, scale, zero, b, n);
+}
+void axpy_kv_int8_f32(float alpha, const int8_t* q, float scale, float zero, float* y, int n) {
+  active_kernels().axpy_kv_int8_f32(alpha, q, scale, zero, y, n);
+}
+
+}  // namespace toolgate::engine

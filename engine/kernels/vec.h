@@ -1,0 +1,24 @@
+#pragma once
+// Small vector primitives for attention and norms, dispatched on active_isa() like matmul.
+// f16 = IEEE half stored as uint16_t (KV cache rows); results match the scalar path up to
+// float summation order.
+#include <cstdint>
+
+namespace toolgate::engine {
+
+float dot_f16_f32(const uint16_t* a, const float* b, int n);
+void axpy_f16_f32(float alpha, const uint16_t* x, float* y, int n);  // y += alpha * x
+void f32_to_f16_row(const float* x, uint16_t* y, int n);             // round to nearest even
+void f16_to_f32_row(const uint16_t* x, float* y, int n);
+float dot_f32(const float* a, const float* b, int n);
+void axpy_f32(float alpha, const float* x, float* y, int n);  // y += alpha * x
+
+// int8 KV rows, asymmetric per row: x[j] ~= scale * q[j] + zero, q in [-128, 127] spanning
+// [min(x), max(x)] (scale = (max - min) / 255). A constant row gets scale 0, zero = x[0].
+void quantize_kv_int8(const float* x, int n, int8_t* q, float* scale, float* zero);
+// sum_j (scale * q[j] + zero) * b[j]
+float dot_kv_int8_f32(const int8_t* q, float scale, float zero, const float* b, int n);
+// y[j] += alpha * (scale * q[j] + zero)
+void axpy_kv_int8_f32(float alpha, const int8_t* q, float scale, float zero, float* y, int n);
+
+}  // namespace toolgate::engine

@@ -1,0 +1,291 @@
+#include "engine/local_engine.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace toolgate::engine {
+namespace {
+
+uint64_t available_ram_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 4ull << 30;
+}
+
+}  // namespace
+
+const char* finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Cancelled: return "cancelled";
+    case FinishReason::Error: return "error";
+  }
+  return "error";
+}
+
+std::unique_ptr<Engine> Engine::create(const std::filesystem::path& model_path, const EngineOptions& options) {
+  return std::make_unique<LocalEngine>(model_path, options);
+}
+
+LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOptions& options)
+    : options_(options) {
+  file_ = GgufFile::open(model_path);
+  hp_ = HParams::from_gguf(*file_);
+  weights_ = Weights::from_gguf(*file_, hp_);
+  tokenizer_ = Tokenizer::from_gguf(*file_);
+
+  info_.architecture = hp_.architecture;
+  info_.name = file_->get_string("general.name").value_or(model_path.stem().string());
+  info_.path = model_path.string();
+  info_.chat_template = file_->get_string("tokenizer.chat_template").value_or("");
+  info_.license = file_->get_string("general.license").value_or("");
+  info_.context_length = options.context_length > 0 ? std::min(options.context_length, hp_.n_ctx_train)
+                                                    : std::min(hp_.n_ctx_train, 8192);
+  for (const auto& t : file_->tensors()) {
+    info_.n_params += t.n_elements();
+    info_.weight_bytes += t.nbytes;
+  }
+
+  if (options_.block_size <= 0) throw std::invalid_argument("block_size must be positive");
+  options_.max_num_seqs = std::max(1, options_.max_num_seqs);
+  options_.max_tokens_per_step = std::max(options_.max_tokens_per_step, options_.max_num_seqs);
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pool_ = std::make_unique<ThreadPool>(threads);
+
+  // KV budget: explicit bytes, or a fraction of available RAM; never more than every sequence
+  // could use at full context (a bigger pool would only cost start-up time and RAM).
+  uint64_t budget = options.kv_budget_bytes;
+  if (budget == 0) budget = static_cast<uint64_t>(static_cast<double>(available_ram_bytes()) * options.kv_budget_fraction);
+  int num_blocks = KvStore::blocks_for_budget(hp_, options_.block_size, options_.kv_dtype, budget);
+  const int blocks_per_seq = (info_.context_length + options_.block_size - 1) / options_.block_size;
+  num_blocks = std::min(num_blocks, blocks_per_seq * options_.max_num_seqs + blocks_per_seq);
+  if (num_blocks < 1) throw std::runtime_error("KV cache budget too small for even one block");
+  kv_ = std::make_unique<KvStore>(hp_, num_blocks, options_.block_size, options_.kv_dtype);
+
+  transformer_ = std::make_unique<Transformer>(hp_, weights_, *pool_, options_.max_tokens_per_step,
+                                               options_.max_num_seqs, info_.context_length);
+  SchedulerConfig sc;
+  sc.max_num_seqs = options_.max_num_seqs;
+  sc.max_tokens_per_step = options_.max_tokens_per_step;
+  sc.max_model_len = info_.context_length;
+  sc.block_size = options_.block_size;
+  sc.num_blocks = num_blocks;
+  sc.prefix_caching = options_.prefix_caching;
+  scheduler_ = std::make_unique<Scheduler>(sc);
+  logits_.resize(static_cast<size_t>(options_.max_num_seqs) * hp_.n_vocab);
+  stats_.kv_blocks_total = num_blocks;
+  stats_.kv_bytes = kv_->bytes();
+  thread_ = std::thread([this] { loop(); });
+}
+
+LocalEngine::~LocalEngine() { shutdown(); }
+
+Engine::SequenceId LocalEngine::submit(GenerationRequest request) {
+  if (request.prompt.empty()) throw EngineError(EngineError::Kind::InvalidRequest, "the prompt is empty");
+  for (int32_t t : request.prompt)
+    if (t < 0 || t >= hp_.n_vocab)
+      throw EngineError(EngineError::Kind::InvalidRequest, "prompt token id " + std::to_string(t) + " is out of range");
+  const int prompt_len = static_cast<int>(request.prompt.size());
+  if (request.max_tokens < 1) throw EngineError(EngineError::Kind::InvalidRequest, "max_tokens must be at least 1");
+  if (prompt_len + 1 > info_.context_length)
+    throw EngineError(EngineError::Kind::ContextLengthExceeded,
+                      "This model's maximum context length is " + std::to_string(info_.context_length) +
+                          " tokens. However, your messages resulted in " + std::to_string(prompt_len) + " tokens.");
+  // Generation stops at the context limit with finish_reason "length", as OpenAI servers do.
+  request.max_tokens = std::min(request.max_tokens, info_.context_length - prompt_len);
+  const int blocks_needed = (prompt_len + request.max_tokens + options_.block_size - 1) / options_.block_size;
+  if (blocks_needed > kv_->num_blocks())
+    throw EngineError(EngineError::Kind::ContextLengthExceeded,
+                      "the request needs " + std::to_string(blocks_needed) + " KV blocks but the cache holds only " +
+                          std::to_string(kv_->num_blocks()));
+  std::lock_guard lock(mu_);
+  if (stopping_) throw EngineError(EngineError::Kind::ShuttingDown, "the engine is shutting down");
+  if (static_cast<int>(submitted_.size()) + stats_.waiting >= options_.max_waiting)
+    throw EngineError(EngineError::Kind::QueueFull, "too many requests are waiting");
+  const SequenceId id = next_id_++;
+  submitted_.emplace_back(id, std::move(request));
+  ++pending_;
+  cv_.notify_one();
+  return id;
+}
+
+void LocalEngine::cancel(SequenceId id) {
+  std::lock_guard lock(mu_);
+  cancelled_.push_back(id);
+  cv_.notify_one();
+}
+
+EngineStats LocalEngine::stats() const {
+  std::lock_guard lock(mu_);
+  EngineStats s = stats_;
+  s.waiting += static_cast<int>(submitted_.size());
+  return s;
+}
+
+void LocalEngine::shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void LocalEngine::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !submitted_.empty() || !cancelled_.empty() || !seqs_.empty(); });
+      if (stopping_) break;
+    }
+    take_inbox();
+    if (!seqs_.empty()) step();
+  }
+  // Shutting down: everything in flight (and still queued) ends as cancelled.
+  take_inbox();
+  std::vector<SequenceId> ids;
+  for (auto& [id, _] : seqs_) ids.push_back(id);
+  for (SequenceId id : ids) finish(id, FinishReason::Cancelled);
+}
+
+void LocalEngine::take_inbox() {
+  std::deque<std::pair<SequenceId, GenerationRequest>> submitted;
+  std::vector<SequenceId> cancelled;
+  {
+    std::lock_guard lock(mu_);
+    submitted.swap(submitted_);
+    cancelled.swap(cancelled_);
+  }
+  for (auto& [id, req] : submitted) {
+    Sequence seq;
+    seq.max_tokens = req.max_tokens;
+    seq.sampler = std::make_unique<Sampler>(req.sampling, hp_.n_vocab);
+    seq.stop = std::make_unique<StopMatcher>(req.stop);
+    seq.request = std::move(req);
+    try {
+      scheduler_->add(id, seq.request.prompt, seq.max_tokens);
+    } catch (const std::exception& e) {
+      seqs_.emplace(id, std::move(seq));
+      finish(id, FinishReason::Error, e.what());
+      continue;
+    }
+    seqs_.emplace(id, std::move(seq));
+  }
+  // Cancelled sequences leave before the next step, so their blocks are free for it.
+  for (SequenceId id : cancelled)
+    if (seqs_.count(id)) finish(id, FinishReason::Cancelled);
+}
+
+void LocalEngine::step() {
+  SchedulerOutput out = scheduler_->schedule();
+  for (auto [src, dst] : out.block_copies) kv_->copy_block(src, dst);
+  batch_.clear();
+  for (const ScheduledSeq& s : out.seqs) {
+    const auto& tokens = scheduler_->tokens(s.id);
+    BatchSeq b;
+    b.tokens = tokens.data() + s.num_computed;
+    b.n = s.num_new;
+    b.pos0 = s.num_computed;
+    b.block_table = scheduler_->block_table(s.id);
+    b.logits = s.samples ? BatchSeq::Logits::Last : BatchSeq::Logits::None;
+    batch_.push_back(b);
+    Sequence& seq = seqs_.at(s.id);
+    if (seq.cached_prompt_tokens < 0) seq.cached_prompt_tokens = s.num_computed;
+  }
+  if (!batch_.empty()) {
+    try {
+      transformer_->forward(batch_, *kv_, logits_.data());
+    } catch (const std::exception& e) {
+      // A failed step fails the sequences in it, never the process or the other requests queued.
+      scheduler_->on_step_done(out);
+      for (const ScheduledSeq& s : out.seqs) finish(s.id, FinishReason::Error, e.what());
+      return;
+    }
+  }
+  scheduler_->on_step_done(out);
+
+  uint64_t prompt_tokens = 0, generated_tokens = 0;
+  int row = 0;
+  for (const ScheduledSeq& s : out.seqs) {
+    Sequence& seq = seqs_.at(s.id);
+    if (s.num_computed < static_cast<int>(seq.request.prompt.size())) prompt_tokens += s.num_new;
+    if (!s.samples) continue;
+    std::span<float> logits(logits_.data() + static_cast<size_t>(row++) * hp_.n_vocab, hp_.n_vocab);
+    if (seq.request.logits_processor) seq.request.logits_processor->apply(logits, seq.generated);
+    SampledToken tok = seq.sampler->sample(logits, seq.request.prompt, seq.generated);
+    seq.generated.push_back(tok.id);
+    ++generated_tokens;
+    if (!seq.request.ignore_eos && tokenizer_->is_eog(tok.id)) {
+      finish(s.id, FinishReason::Stop);
+      continue;
+    }
+    scheduler_->append_token(s.id, tok.id);
+    emit_token(s.id, seq, tok);
+    if (!seqs_.count(s.id)) continue;  // a stop string ended it
+    if (static_cast<int>(seq.generated.size()) >= seq.max_tokens) finish(s.id, FinishReason::Length);
+  }
+
+  std::lock_guard lock(mu_);
+  auto st = scheduler_->stats();
+  stats_.running = scheduler_->num_running();
+  stats_.waiting = scheduler_->num_waiting();
+  stats_.kv_blocks_used = st.blocks_used;
+  stats_.kv_blocks_cached = st.blocks_cached;
+  stats_.prefix_cache_queries = st.prefix_queries;
+  stats_.prefix_cache_hits = st.prefix_hits;
+  stats_.preemptions = st.preemptions;
+  stats_.steps++;
+  stats_.prompt_tokens_total += prompt_tokens;
+  stats_.generation_tokens_total += generated_tokens;
+}
+
+void LocalEngine::emit_token(SequenceId id, Sequence& seq, const SampledToken& s) {
+  TokenEvent ev;
+  ev.id = s.id;
+  ev.logprob = s.logprob;
+  if (seq.request.sampling.logprobs)
+    for (auto [tid, lp] : s.top) ev.top.push_back({tid, tokenizer_->token_to_piece(tid), lp});
+  StopMatcher::Result r = seq.stop->push(seq.utf8.push(tokenizer_->token_to_piece(s.id)));
+  ev.text = std::move(r.emit);
+  if (seq.request.on_token) seq.request.on_token(std::move(ev));
+  if (r.stopped) {
+    seq.stop_string_hit = true;
+    finish(id, FinishReason::Stop);
+  }
+}
+
+void LocalEngine::finish(SequenceId id, FinishReason reason, std::string message) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) return;
+  Sequence& seq = it->second;
+  // Release text held back for UTF-8 completion or a possible stop string (not after a stop).
+  if ((reason == FinishReason::Stop || reason == FinishReason::Length) && !seq.stop_string_hit) {
+    std::string tail = seq.stop->push(seq.utf8.flush()).emit + seq.stop->flush();
+    if (!tail.empty() && seq.request.on_token) {
+      TokenEvent ev{-1, std::move(tail), 0.0f, {}};
+      seq.request.on_token(std::move(ev));
+    }
+  }
+  FinishEvent fin;
+  fin.reason = reason;
+  fin.message = std::move(message);
+  fin.prompt_tokens = static_cast<int>(seq.request.prompt.size());
+  fin.completion_tokens = static_cast<int>(seq.generated.size());
+  fin.cached_prompt_tokens = std::max(0, seq.cached_prompt_tokens);
+  auto on_finish = std::move(seq.request.on_finish);
+  scheduler_->finish(id);  // frees its blocks now
+  seqs_.erase(it);
+  --pending_;
+  if (on_finish) on_finish(std::move(fin));
+}
+
+}  // namespace toolgate::engine

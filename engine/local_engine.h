@@ -1,0 +1,86 @@
+#pragma once
+// The in-process engine: one model, one engine thread that runs the continuous-batching loop
+// (schedule → forward → sample → emit), a compute thread pool, a paged KV cache.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/gguf.h"
+#include "engine/kernels/thread_pool.h"
+#include "engine/model/hparams.h"
+#include "engine/model/kv_store.h"
+#include "engine/model/transformer.h"
+#include "engine/model/weights.h"
+#include "engine/sampler.h"
+#include "engine/scheduler/scheduler.h"
+#include "engine/stop_matcher.h"
+#include "engine/tokenizer.h"
+
+namespace toolgate::engine {
+
+class LocalEngine final : public Engine {
+ public:
+  LocalEngine(const std::filesystem::path& model_path, const EngineOptions& options);
+  ~LocalEngine() override;
+
+  SequenceId submit(GenerationRequest request) override;
+  void cancel(SequenceId id) override;
+  EngineStats stats() const override;
+  const ModelInfo& model() const override { return info_; }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+  void shutdown() override;
+
+ private:
+  // What the engine thread keeps per running request, beside the scheduler's token lists.
+  struct Sequence {
+    GenerationRequest request;
+    std::unique_ptr<Sampler> sampler;
+    std::unique_ptr<StopMatcher> stop;
+    Utf8StreamDecoder utf8;
+    std::vector<int32_t> generated;
+    int max_tokens = 0;
+    int cached_prompt_tokens = -1;  // known after the first scheduled step
+    bool stop_string_hit = false;   // text after a stop string is dropped, never flushed
+  };
+
+  void loop();
+  void take_inbox();
+  void step();
+  void emit_token(SequenceId id, Sequence& seq, const SampledToken& s);
+  void finish(SequenceId id, FinishReason reason, std::string message = {});
+
+  ModelInfo info_;
+  EngineOptions options_;
+  std::unique_ptr<GgufFile> file_;
+  HParams hp_;
+  Weights weights_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<Transformer> transformer_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::vector<float> logits_;  // (max_num_seqs, n_vocab)
+
+  // Owned by the engine thread.
+  std::unordered_map<SequenceId, Sequence> seqs_;
+  std::vector<BatchSeq> batch_;
+
+  // Inbox shared with callers.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<SequenceId, GenerationRequest>> submitted_;
+  std::vector<SequenceId> cancelled_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<int> pending_{0};  // submitted, not yet finished
+  EngineStats stats_;            // guarded by mu_, refreshed by the engine thread each step
+  std::thread thread_;
+};
+
+}  // namespace toolgate::engine

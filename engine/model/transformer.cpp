@@ -1,0 +1,187 @@
+#include "engine/model/transformer.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/kernels/dequant.h"
+#include "engine/kernels/vec.h"
+#include "engine/model/ops.h"
+
+namespace toolgate::engine {
+
+Transformer::Transformer(const HParams& hp, const Weights& w, ThreadPool& pool, int max_tokens,
+                         int max_logit_rows, int max_context)
+    : hp_(hp), w_(w), pool_(pool), max_tokens_(max_tokens), max_logit_rows_(max_logit_rows),
+      max_context_(max_context) {
+  const size_t T = static_cast<size_t>(max_tokens);
+  x_.resize(T * hp.n_embd);
+  xb_.resize(T * hp.n_embd);
+  q_.resize(T * hp.q_dim());
+  k_.resize(T * hp.kv_dim());
+  v_.resize(T * hp.kv_dim());
+  att_.resize(T * hp.q_dim());
+  gate_.resize(T * hp.n_ff);
+  up_.resize(T * hp.n_ff);
+  rope_cos_.resize(T * hp.rope_dim / 2);
+  rope_sin_.resize(T * hp.rope_dim / 2);
+  scores_.resize(static_cast<size_t>(pool.size()) * max_context);
+  xl_.resize(static_cast<size_t>(max_logit_rows) * hp.n_embd);
+  inv_freq_.resize(hp.rope_dim / 2);
+  for (int i = 0; i < hp.rope_dim / 2; ++i)
+    inv_freq_[i] = std::pow(hp.rope_freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(hp.rope_dim));
+  tok_seq_.reserve(T);
+  tok_pos_.reserve(T);
+  tok_ids_.reserve(T);
+  logit_rows_.reserve(T);
+}
+
+void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* logits) {
+  const int D = hp_.n_embd;
+  tok_seq_.clear();
+  tok_pos_.clear();
+  tok_ids_.clear();
+  logit_rows_.clear();
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const BatchSeq& b = batch[s];
+    if (b.pos0 + b.n > max_context_) throw std::length_error("sequence exceeds the context length");
+    if (static_cast<size_t>((b.pos0 + b.n + kv.block_size() - 1) / kv.block_size()) > b.block_table.size())
+      throw std::logic_error("block table does not cover the tokens of this step");
+    for (int j = 0; j < b.n; ++j) {
+      if (b.logits == BatchSeq::Logits::All || (b.logits == BatchSeq::Logits::Last && j == b.n - 1))
+        logit_rows_.push_back(static_cast<int>(tok_ids_.size()));
+      tok_seq_.push_back(static_cast<int>(s));
+      tok_pos_.push_back(b.pos0 + j);
+      tok_ids_.push_back(b.tokens[j]);
+    }
+  }
+  const int T = static_cast<int>(tok_ids_.size());
+  if (T == 0) return;
+  if (T > max_tokens_ || static_cast<int>(logit_rows_.size()) > max_logit_rows_)
+    throw std::length_error("batch exceeds the transformer's step budget");
+
+  // Embeddings (a row of the quantized table each) and RoPE angles, shared by all layers.
+  const size_t embd_row_bytes = ggml_row_size(w_.token_embd.type, D);
+  const int half = hp_.rope_dim / 2;
+  for (int t = 0; t < T; ++t) {
+    if (tok_ids_[t] < 0 || tok_ids_[t] >= hp_.n_vocab) throw std::out_of_range("token id out of vocabulary");
+    dequantize_row(w_.token_embd.type, static_cast<const uint8_t*>(w_.token_embd.data) + embd_row_bytes * tok_ids_[t],
+                   &x_[static_cast<size_t>(t) * D], D);
+    const float pos = static_cast<float>(tok_pos_[t]) * hp_.rope_freq_scale;
+    for (int i = 0; i < half; ++i) {
+      const float theta = pos * inv_freq_[i];
+      rope_cos_[static_cast<size_t>(t) * half + i] = std::cos(theta);
+      rope_sin_[static_cast<size_t>(t) * half + i] = std::sin(theta);
+    }
+  }
+
+  const int QD = hp_.q_dim(), KD = hp_.kv_dim(), F = hp_.n_ff, HD = hp_.head_dim;
+  for (int l = 0; l < hp_.n_layer; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    // Attention block.
+    for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps);
+    matmul(L.wq, xb_.data(), T, q_.data(), pool_, scratch_);
+    matmul(L.wk, xb_.data(), T, k_.data(), pool_, scratch_);
+    matmul(L.wv, xb_.data(), T, v_.data(), pool_, scratch_);
+    for (int t = 0; t < T; ++t) {
+      float* q = &q_[size_t(t) * QD];
+      float* k = &k_[size_t(t) * KD];
+      if (L.bq) {
+        ops::add(q, L.bq, QD);
+        ops::add(k, L.bk, KD);
+        ops::add(&v_[size_t(t) * KD], L.bv, KD);
+      }
+      const float* c = &rope_cos_[size_t(t) * half];
+      const float* s = &rope_sin_[size_t(t) * half];
+      for (int h = 0; h < hp_.n_head; ++h) {
+        if (hp_.rope_layout == RopeLayout::Adjacent) ops::rope_adjacent(q + h * HD, c, s, hp_.rope_dim);
+        else ops::rope_half_split(q + h * HD, c, s, hp_.rope_dim, HD);
+      }
+      for (int h = 0; h < hp_.n_head_kv; ++h) {
+        if (hp_.rope_layout == RopeLayout::Adjacent) ops::rope_adjacent(k + h * HD, c, s, hp_.rope_dim);
+        else ops::rope_half_split(k + h * HD, c, s, hp_.rope_dim, HD);
+      }
+    }
+    store_kv(l, batch, kv);
+    attention(l, batch, kv);
+    matmul(L.wo, att_.data(), T, xb_.data(), pool_, scratch_);
+    for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
+
+    // MLP block (SwiGLU).
+    for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps);
+    matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_, scratch_);
+    matmul(L.w_up, xb_.data(), T, up_.data(), pool_, scratch_);
+    pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
+    matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
+    for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
+  }
+
+  const int R = static_cast<int>(logit_rows_.size());
+  if (R == 0) return;
+  for (int r = 0; r < R; ++r)
+    ops::rmsnorm(&xl_[size_t(r) * D], &x_[size_t(logit_rows_[r]) * D], w_.output_norm, D, hp_.rms_eps);
+  matmul(w_.output, xl_.data(), R, logits, pool_, scratch_);
+}
+
+void Transformer::store_kv(int layer, std::span<const BatchSeq> batch, KvStore& kv) {
+  const int KD = hp_.kv_dim(), HD = hp_.head_dim, BS = kv.block_size();
+  const int T = static_cast<int>(tok_ids_.size());
+  for (int t = 0; t < T; ++t) {
+    const BatchSeq& b = batch[tok_seq_[t]];
+    const int pos = tok_pos_[t];
+    const int block = b.block_table[pos / BS], slot = pos % BS;
+    for (int kvi = 0; kvi < 2; ++kvi) {
+      const float* src = kvi == 0 ? &k_[size_t(t) * KD] : &v_[size_t(t) * KD];
+      if (kv.dtype() == KvDtype::F16) {
+        f32_to_f16_row(src, static_cast<uint16_t*>(kv.rows(block, layer, kvi)) + size_t(slot) * KD, KD);
+      } else {
+        int8_t* dst = static_cast<int8_t*>(kv.rows(block, layer, kvi)) + size_t(slot) * KD;
+        float* prm = kv.params(block, layer, kvi) + size_t(slot) * hp_.n_head_kv * 2;
+        for (int h = 0; h < hp_.n_head_kv; ++h)
+          quantize_kv_int8(src + h * HD, HD, dst + h * HD, &prm[2 * h], &prm[2 * h + 1]);
+      }
+    }
+  }
+}
+
+void Transformer::attention(int layer, std::span<const BatchSeq> batch, KvStore& kv) {
+  const int T = static_cast<int>(tok_ids_.size());
+  const int HD = hp_.head_dim, QD = hp_.q_dim(), KD = hp_.kv_dim(), BS = kv.block_size();
+  const int group = hp_.n_head / hp_.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HD));
+  const bool f16 = kv.dtype() == KvDtype::F16;
+  // One task per (token, query head): reads its sequence's keys/values through the block table.
+  pool_.run(T * hp_.n_head, [&](int task, int thread) {
+    const int t = task / hp_.n_head, h = task % hp_.n_head, g = h / group;
+    const BatchSeq& b = batch[tok_seq_[t]];
+    const int n_ctx = tok_pos_[t] + 1;
+    const float* q = &q_[size_t(t) * QD + size_t(h) * HD];
+    float* sc = &scores_[size_t(thread) * max_context_];
+    for (int p = 0; p < n_ctx; ++p) {
+      const int block = b.block_table[p / BS], slot = p % BS;
+      if (f16) {
+        const uint16_t* k = static_cast<const uint16_t*>(kv.rows(block, layer, 0)) + size_t(slot) * KD + g * HD;
+        sc[p] = dot_f16_f32(k, q, HD) * scale;
+      } else {
+        const int8_t* k = static_cast<const int8_t*>(kv.rows(block, layer, 0)) + size_t(slot) * KD + g * HD;
+        const float* prm = kv.params(block, layer, 0) + (size_t(slot) * hp_.n_head_kv + g) * 2;
+        sc[p] = dot_kv_int8_f32(k, prm[0], prm[1], q, HD) * scale;
+      }
+    }
+    ops::softmax(sc, n_ctx);
+    float* out = &att_[size_t(t) * QD + size_t(h) * HD];
+    for (int i = 0; i < HD; ++i) out[i] = 0.0f;
+    for (int p = 0; p < n_ctx; ++p) {
+      const int block = b.block_table[p / BS], slot = p % BS;
+      if (f16) {
+        const uint16_t* v = static_cast<const uint16_t*>(kv.rows(block, layer, 1)) + size_t(slot) * KD + g * HD;
+        axpy_f16_f32(sc[p], v, out, HD);
+      } else {
+        const int8_t* v = static_cast<const int8_t*>(kv.rows(block, layer, 1)) + size_t(slot) * KD + g * HD;
+        const float* prm = kv.params(block, layer, 1) + (size_t(slot) * hp_.n_head_kv + g) * 2;
+        axpy_kv_int8_f32(sc[p], v, prm[0], prm[1], out, HD);
+      }
+    }
+  });
+}
+
+}  // namespace toolgate::engine

@@ -1,0 +1,37 @@
+#pragma once
+// Tensor views of a llama/qwen2 checkpoint, pointing into the mapped GGUF (no copies).
+#include <vector>
+
+#include "engine/kernels/matmul.h"
+#include "engine/model/hparams.h"
+
+namespace toolgate::engine {
+
+class GgufFile;
+
+struct LayerWeights {
+  const float* attn_norm;  // (n_embd)
+  WeightView wq;           // (q_dim, n_embd)
+  WeightView wk;           // (kv_dim, n_embd)
+  WeightView wv;           // (kv_dim, n_embd)
+  const float* bq = nullptr;  // (q_dim)   qwen2 only
+  const float* bk = nullptr;  // (kv_dim)
+  const float* bv = nullptr;  // (kv_dim)
+  WeightView wo;           // (n_embd, q_dim)
+  const float* ffn_norm;   // (n_embd)
+  WeightView w_gate;       // (n_ff, n_embd)
+  WeightView w_up;         // (n_ff, n_embd)
+  WeightView w_down;       // (n_embd, n_ff)
+};
+
+struct Weights {
+  WeightView token_embd;     // (n_vocab, n_embd)
+  const float* output_norm;  // (n_embd)
+  WeightView output;         // (n_vocab, n_embd); the embedding itself when tied
+  std::vector<LayerWeights> layers;
+
+  // Looks up every tensor and checks its shape and type; throws naming the offending tensor.
+  static Weights from_gguf(const GgufFile& file, const HParams& hp);
+};
+
+}  // namespace toolgate::engine

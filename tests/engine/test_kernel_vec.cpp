@@ -1,0 +1,128 @@
+// vec.h primitives on every ISA path vs the scalar path (and vs their definition).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/kernels/cpu_features.h"
+#include "engine/kernels/quant_blocks.h"
+#include "engine/kernels/vec.h"
+
+namespace toolgate::engine {
+namespace {
+
+struct IsaGuard {
+  explicit IsaGuard(IsaLevel l) { force_isa(l); }
+  ~IsaGuard() { reset_isa(); }
+};
+
+const int kLengths[] = {0, 1, 7, 8, 15, 16, 31, 33, 64, 100, 257};
+
+std::vector<float> random_floats(int n, std::mt19937& rng, float scale = 1.0f) {
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+std::vector<uint16_t> to_f16(const std::vector<float>& v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) h[i] = f32_to_fp16(v[i]);
+  return h;
+}
+
+// Summation order differs between paths: allow float rounding of the magnitude sum.
+double dot_tol(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m += std::fabs(a[i] * b[i]);
+  return 1e-5 * m + 1e-6;
+}
+
+TEST(KernelVec, FloatAndHalfPrimitivesMatchScalar) {
+  std::mt19937 rng(3);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    for (int n : kLengths) {
+      const auto a = random_floats(n, rng), b = random_floats(n, rng), y0 = random_floats(n, rng);
+      const auto ah = to_f16(a);
+      std::vector<float> a_rounded(static_cast<size_t>(n));
+      for (int j = 0; j < n; ++j) a_rounded[j] = fp16_to_f32(ah[j]);
+
+      float dot_h_ref, dot_ref;
+      std::vector<float> axh_ref = y0, ax_ref = y0, back_ref(static_cast<size_t>(n));
+      std::vector<uint16_t> conv_ref(static_cast<size_t>(n));
+      {
+        IsaGuard g(IsaLevel::Scalar);
+        dot_h_ref = dot_f16_f32(ah.data(), b.data(), n);
+        dot_ref = dot_f32(a.data(), b.data(), n);
+        axpy_f16_f32(0.75f, ah.data(), axh_ref.data(), n);
+        axpy_f32(-1.25f, a.data(), ax_ref.data(), n);
+        f32_to_f16_row(a.data(), conv_ref.data(), n);
+        f16_to_f32_row(ah.data(), back_ref.data(), n);
+      }
+      IsaGuard g(static_cast<IsaLevel>(lvl));
+      EXPECT_NEAR(dot_f16_f32(ah.data(), b.data(), n), dot_h_ref, dot_tol(a_rounded, b))
+          << lvl << " " << n;
+      EXPECT_NEAR(dot_f32(a.data(), b.data(), n), dot_ref, dot_tol(a, b)) << lvl << " " << n;
+      std::vector<float> axh = y0, ax = y0, back(static_cast<size_t>(n));
+      std::vector<uint16_t> conv(static_cast<size_t>(n));
+      axpy_f16_f32(0.75f, ah.data(), axh.data(), n);
+      axpy_f32(-1.25f, a.data(), ax.data(), n);
+      f32_to_f16_row(a.data(), conv.data(), n);
+      f16_to_f32_row(ah.data(), back.data(), n);
+      for (int j = 0; j < n; ++j) {
+        EXPECT_NEAR(axh[j], axh_ref[j], 1e-6f) << lvl;  // fma vs mul+add: one rounding apart
+        EXPECT_NEAR(ax[j], ax_ref[j], 1e-6f) << lvl;
+        EXPECT_EQ(conv[j], conv_ref[j]) << lvl << " j=" << j;  // both round to nearest even
+        EXPECT_EQ(back[j], back_ref[j]) << lvl;
+      }
+    }
+  }
+}
+
+TEST(KernelVec, Int8KvRowsRoundTripAndMatchScalar) {
+  std::mt19937 rng(5);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    for (int n : kLengths) {
+      auto x = random_floats(n, rng, 3.0f);
+      if (n > 3) x[2] = 9.0f;  // asymmetric range
+      const auto b = random_floats(n, rng), y0 = random_floats(n, rng);
+      std::vector<int8_t> q_ref(static_cast<size_t>(n)), q(static_cast<size_t>(n));
+      float s_ref, z_ref, s, z;
+      {
+        IsaGuard g(IsaLevel::Scalar);
+        quantize_kv_int8(x.data(), n, q_ref.data(), &s_ref, &z_ref);
+      }
+      IsaGuard g(static_cast<IsaLevel>(lvl));
+      quantize_kv_int8(x.data(), n, q.data(), &s, &z);
+      EXPECT_EQ(s, s_ref);
+      EXPECT_EQ(z, z_ref);
+      std::vector<float> deq(static_cast<size_t>(n));
+      for (int j = 0; j < n; ++j) {
+        ASSERT_EQ(q[j], q_ref[j]) << "isa " << lvl << " n " << n << " j " << j;
+        deq[j] = s * q[j] + z;
+        EXPECT_LE(std::fabs(deq[j] - x[j]), s * 0.5f + 1e-5f);  // half a level
+      }
+      double want = 0;
+      for (int j = 0; j < n; ++j) want += static_cast<double>(deq[j]) * b[j];
+      EXPECT_NEAR(dot_kv_int8_f32(q.data(), s, z, b.data(), n), want, dot_tol(deq, b) + 1e-4)
+          << lvl;
+      std::vector<float> y = y0;
+      axpy_kv_int8_f32(0.5f, q.data(), s, z, y.data(), n);
+      for (int j = 0; j < n; ++j) EXPECT_NEAR(y[j], y0[j] + 0.5f * deq[j], 1e-5f) << lvl;
+    }
+  }
+}
+
+TEST(KernelVec, ConstantKvRowHasZeroScale) {
+  std::vector<float> x(40, 2.5f);
+  std::vector<int8_t> q(40, 99);
+  float s, z;
+  quantize_kv_int8(x.data(), 40, q.data(), &s, &z);
+  EXPECT_EQ(s, 0.0f);
+  EXPECT_EQ(z, 2.5f);
+  for (int8_t v : q) EXPECT_EQ(v, 0);
+}
+
+}  // namespace
+}  // namespace toolgate::engine
