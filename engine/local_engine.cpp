@@ -149,6 +149,7 @@ void LocalEngine::loop() {
     }
     take_inbox();
     if (!seqs_.empty()) step();
+    publish_stats();
   }
   // Shutting down: everything in flight (and still queued) ends as cancelled.
   take_inbox();
@@ -235,17 +236,21 @@ void LocalEngine::step() {
   }
 
   std::lock_guard lock(mu_);
-  auto st = scheduler_->stats();
-  stats_.running = scheduler_->num_running();
-  stats_.waiting = scheduler_->num_waiting();
-  stats_.kv_blocks_used = st.blocks_used;
-  stats_.kv_blocks_cached = st.blocks_cached;
-  stats_.prefix_cache_queries = st.prefix_queries;
-  stats_.prefix_cache_hits = st.prefix_hits;
-  stats_.preemptions = st.preemptions;
   stats_.steps++;
   stats_.prompt_tokens_total += prompt_tokens;
   stats_.generation_tokens_total += generated_tokens;
+}
+
+void LocalEngine::publish_stats() {
+  auto st = scheduler_->stats();
+  std::lock_guard lock(mu_);
+  stats_.running = scheduler_->num_running();
+  stats_.waiting = scheduler_->num_waiting();
+  stats_.kv_blocks_used = st.kv.blocks_used;
+  stats_.kv_blocks_cached = st.kv.blocks_cached_free;
+  stats_.prefix_cache_queries = st.kv.prefix_query_tokens;
+  stats_.prefix_cache_hits = st.kv.prefix_hit_tokens;
+  stats_.preemptions = st.num_preemptions;
 }
 
 void LocalEngine::emit_token(SequenceId id, Sequence& seq, const SampledToken& s) {

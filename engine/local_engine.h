@@ -52,6 +52,7 @@ class LocalEngine final : public Engine {
   void loop();
   void take_inbox();
   void step();
+  void publish_stats();  // copies scheduler/KV figures into stats_ for other threads
   void emit_token(SequenceId id, Sequence& seq, const SampledToken& s);
   void finish(SequenceId id, FinishReason reason, std::string message = {});
 

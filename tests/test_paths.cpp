@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+
 namespace toolgate::testing {
 namespace {
 std::filesystem::path from_env(const char* name, const char* fallback) {
@@ -13,9 +14,9 @@ std::filesystem::path if_exists(std::filesystem::path p) {
 }
 }  // namespace
 
-std::filesystem::path models_dir() { return from_env("TOOLGATE_MODELS_DIR", "models"); }
-std::filesystem::path testdata_dir() { return from_env("TOOLGATE_TESTDATA_DIR", "testdata"); }
-std::filesystem::path source_dir() { return from_env("TOOLGATE_SOURCE_DIR", "."); }
+std::filesystem::path models_dir() { return from_env("TOOLGATE_MODELS_DIR", TOOLGATE_DEFAULT_MODELS_DIR); }
+std::filesystem::path testdata_dir() { return from_env("TOOLGATE_TESTDATA_DIR", TOOLGATE_DEFAULT_TESTDATA_DIR); }
+std::filesystem::path source_dir() { return from_env("TOOLGATE_SOURCE_DIR", TOOLGATE_DEFAULT_SOURCE_DIR); }
 std::filesystem::path default_model() {
   return if_exists(models_dir() / "SmolLM2-135M-Instruct-Q4_1.gguf");
 }

@@ -90,12 +90,12 @@ TEST_F(DefaultModel, PerplexityOnPublicDomainTextIsSane) {
 
 TEST_F(DefaultModel, GreedyAnswersTheCapitalOfFrance) {
   GenerationRequest req;
-  req.prompt = chatml(*engine_, "What is the capital of France?");
+  req.prompt = chatml(*engine_, "What is the capital of France? Answer in one word.");
   req.sampling.temperature = 0;
   req.max_tokens = 32;
   Result r = generate(*engine_, std::move(req)).get();
   EXPECT_NE(r.text.find("Paris"), std::string::npos) << r.text;
-  EXPECT_EQ(r.finish.prompt_tokens, static_cast<int>(chatml(*engine_, "What is the capital of France?").size()));
+  EXPECT_EQ(r.finish.prompt_tokens, static_cast<int>(chatml(*engine_, "What is the capital of France? Answer in one word.").size()));
 }
 
 TEST_F(DefaultModel, MaxTokensEndsWithLength) {
@@ -110,7 +110,7 @@ TEST_F(DefaultModel, MaxTokensEndsWithLength) {
 
 TEST_F(DefaultModel, StopStringNeverAppearsInOutput) {
   GenerationRequest base;
-  base.prompt = chatml(*engine_, "What is the capital of France?");
+  base.prompt = chatml(*engine_, "What is the capital of France? Answer in one word.");
   base.sampling.temperature = 0;
   base.max_tokens = 32;
   Result full = generate(*engine_, base).get();

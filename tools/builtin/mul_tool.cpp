@@ -1,0 +1,24 @@
+#include "tools/builtin/binary_arithmetic_tool.h"
+#include "tools/builtin/builtin_tools.h"
+
+namespace toolgate::tools {
+namespace {
+
+class MulTool final : public BinaryArithmeticTool {
+ public:
+  MulTool() : BinaryArithmeticTool("mul", "Multiply two numbers: returns a * b.") {}
+
+ protected:
+  std::optional<std::int64_t> exact(std::int64_t a, std::int64_t b) const override {
+    std::int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
+    return r;
+  }
+  double inexact(double a, double b) const override { return a * b; }
+};
+
+}  // namespace
+
+std::unique_ptr<Tool> make_mul_tool() { return std::make_unique<MulTool>(); }
+
+}  // namespace toolgate::tools

@@ -1,0 +1,106 @@
+/* Test plugins; exactly one FIXTURE_<kind> is defined per build:
+ *   good        four tools: fixture_echo (returns its arguments), fixture_error (fails with a
+ *               message), fixture_bad_json (returns text that is not JSON), fixture_slow (sleeps
+ *               args.ms milliseconds, then returns {"slept": true})
+ *   bad_abi     reports ABI version 999
+ *   bad_spec    a tool whose parameters_json is not JSON
+ *   init_fails  init returns NULL with a reason
+ *   no_symbol   exports no toolgate_plugin_init at all */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tools/toolgate_plugin.h"
+
+#if defined(FIXTURE_no_symbol)
+
+TOOLGATE_PLUGIN_EXPORT int not_a_toolgate_plugin(void) { return 42; }
+
+#else
+
+static char* copy_string(const char* s) {
+  size_t n = strlen(s) + 1;
+  char* out = malloc(n);
+  if (out) memcpy(out, s, n);
+  return out;
+}
+
+/* Reads "ms": N from the (host-serialised, compact) arguments without a JSON parser. */
+static long read_ms(const char* args) {
+  const char* p = strstr(args, "\"ms\":");
+  return p ? strtol(p + 5, NULL, 10) : 0;
+}
+
+static int fixture_invoke(void* state, const char* tool, const char* args, char** output) {
+  (void)state;
+  if (strcmp(tool, "fixture_echo") == 0) {
+    *output = copy_string(args);
+    return TOOLGATE_PLUGIN_OK;
+  }
+  if (strcmp(tool, "fixture_error") == 0) {
+    *output = copy_string("the fixture failed on purpose");
+    return TOOLGATE_PLUGIN_ERROR;
+  }
+  if (strcmp(tool, "fixture_bad_json") == 0) {
+    *output = copy_string("this is {not json");
+    return TOOLGATE_PLUGIN_OK;
+  }
+  if (strcmp(tool, "fixture_slow") == 0) {
+    long ms = read_ms(args);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *output = copy_string("{\"slept\":true}");
+    return TOOLGATE_PLUGIN_OK;
+  }
+  *output = NULL;
+  return TOOLGATE_PLUGIN_ERROR;
+}
+
+static void fixture_free_string(void* state, char* s) {
+  (void)state;
+  free(s);
+}
+
+#define OBJECT_SCHEMA "{\"type\":\"object\"}"
+
+static const toolgate_tool_spec kTools[] = {
+#if defined(FIXTURE_bad_spec)
+    {"fixture_echo", "Echo", "{\"type\": \"object\", oops}"},
+#else
+    {"fixture_echo", "Echo the arguments", OBJECT_SCHEMA},
+    {"fixture_error", "Always fails", OBJECT_SCHEMA},
+    {"fixture_bad_json", "Returns invalid JSON", OBJECT_SCHEMA},
+    {"fixture_slow", "Sleeps",
+     "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\",\"minimum\":0,"
+     "\"maximum\":10000}},\"required\":[\"ms\"]}"},
+#endif
+};
+
+static toolgate_plugin g_plugin = {
+#if defined(FIXTURE_bad_abi)
+    999u,
+#else
+    TOOLGATE_PLUGIN_ABI_VERSION,
+#endif
+    "fixture", sizeof kTools / sizeof kTools[0], kTools, NULL, fixture_invoke, fixture_free_string,
+    NULL};
+
+TOOLGATE_PLUGIN_EXPORT const toolgate_plugin* toolgate_plugin_init(uint32_t host_abi_version,
+                                                                   const char* settings_json,
+                                                                   char* error, size_t error_size) {
+  (void)host_abi_version;
+  (void)settings_json;
+#if defined(FIXTURE_init_fails)
+  (void)g_plugin;
+  snprintf(error, error_size, "the fixture refuses to start");
+  return NULL;
+#else
+  (void)error;
+  (void)error_size;
+  return &g_plugin;
+#endif
+}
+
+#endif
