@@ -105,7 +105,9 @@ RequestResult run_one(const Config& cfg, const std::string& prompt) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
       beast::error_code ec;
-      http::read(stream, buf, parser, ec);
+      // read_some: return with whatever arrived (read() would wait for the buffer to fill and
+      // turn the token stream into bursts).
+      http::read_some(stream, buf, parser, ec);
       if (ec && ec != http::error::need_buffer) throw beast::system_error(ec);
       pending.append(chunk, sizeof chunk - parser.get().body().size);
       size_t pos;

@@ -55,8 +55,8 @@ struct ChatCompletionRequest {
   int n = 1;
   std::vector<std::string> stop;
   std::optional<uint64_t> seed;
-  float presence_penalty = 0.0f;
-  float frequency_penalty = 0.0f;
+  std::optional<float> presence_penalty;
+  std::optional<float> frequency_penalty;
   std::vector<std::pair<int32_t, float>> logit_bias;
   bool logprobs = false;
   int top_logprobs = 0;

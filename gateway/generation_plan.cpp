@@ -72,8 +72,8 @@ std::variant<GenerationPlan, ApiError> plan_generation(const ChatCompletionReque
   s.top_k = req.top_k.value_or(d.top_k.value_or(0));
   s.min_p = req.min_p.value_or(d.min_p.value_or(0.0f));
   s.repetition_penalty = req.repetition_penalty.value_or(d.repetition_penalty.value_or(1.0f));
-  s.presence_penalty = req.presence_penalty;
-  s.frequency_penalty = req.frequency_penalty;
+  s.presence_penalty = req.presence_penalty.value_or(d.presence_penalty.value_or(0.0f));
+  s.frequency_penalty = req.frequency_penalty.value_or(d.frequency_penalty.value_or(0.0f));
   s.seed = req.seed;
   s.logprobs = req.logprobs;
   s.top_logprobs = req.logprobs ? req.top_logprobs : 0;

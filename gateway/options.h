@@ -47,6 +47,8 @@ struct SamplingDefaults {
   std::optional<int> top_k;
   std::optional<float> min_p;
   std::optional<float> repetition_penalty;
+  std::optional<float> presence_penalty;
+  std::optional<float> frequency_penalty;
   std::optional<int> max_tokens;
 };
 

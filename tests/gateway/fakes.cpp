@@ -21,7 +21,8 @@ const std::string& FakeTokenizer::token_text(int32_t id) const {
 }
 
 FakeEngine::FakeEngine(Options options) : options_(std::move(options)) {
-  info_.architecture = "llama";
+  info_.architecture = options_.architecture;
+  info_.chat_template = options_.chat_template;
   info_.name = "fake";
   info_.context_length = options_.context_length;
   thread_ = std::thread([this] { loop(); });

@@ -45,6 +45,8 @@ class FakeEngine : public engine::Engine {
     // What to generate for a prompt (the prompt text decoded from bytes).
     std::function<std::vector<std::string>(const std::string& prompt)> script;
     std::optional<engine::EngineError::Kind> refuse;  // submit() throws this
+    std::string chat_template;                        // ModelInfo::chat_template
+    std::string architecture = "llama";
   };
   explicit FakeEngine(Options options);
   ~FakeEngine() override;

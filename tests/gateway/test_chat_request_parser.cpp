@@ -65,8 +65,8 @@ TEST(ChatRequestParser, FullRequestParsesEveryField) {
   EXPECT_EQ(q.n, 3);
   EXPECT_EQ(q.stop, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(*q.seed, 42u);
-  EXPECT_FLOAT_EQ(q.presence_penalty, -1.5f);
-  EXPECT_FLOAT_EQ(q.frequency_penalty, 2.0f);
+  EXPECT_FLOAT_EQ(*q.presence_penalty, -1.5f);
+  EXPECT_FLOAT_EQ(*q.frequency_penalty, 2.0f);
   ASSERT_EQ(q.logit_bias.size(), 2u);
   EXPECT_TRUE(q.logprobs);
   EXPECT_EQ(q.top_logprobs, 5);
