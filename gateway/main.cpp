@@ -1,1 +1,207 @@
-int main() { return 0; }
+// toolgate: reads the deployment config, loads the models and serves the OpenAI-compatible API
+// until SIGINT/SIGTERM.
+//   toolgate --config config/default.yaml
+//   toolgate --model models/SmolLM2-135M-Instruct-Q4_1.gguf --port 8080
+// The server listens before the models load, so /health answers 503 meanwhile.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/cli.h"
+#include "config/config.h"
+#include "config/config_loader.h"
+#include "config/config_printer.h"
+#include "engine/engine.h"
+#include "gateway/engine_adapters.h"
+#include "gateway/options.h"
+#include "gateway/server.h"
+#include "gateway/registry_toolbox.h"
+#include "tools/builtin/builtin_tools.h"
+#include "tools/plugin_loader.h"
+#include "tools/tool_registry.h"
+
+namespace {
+
+namespace cfg = toolgate::config;
+namespace gw = toolgate::gateway;
+namespace eng = toolgate::engine;
+
+gw::ServerOptions server_options(const cfg::Config& c) {
+  gw::ServerOptions o;
+  const auto& s = c.server;
+  o.host = s.host;
+  o.port = static_cast<uint16_t>(s.port);
+  o.io_threads = s.io_threads;
+  o.api_keys = s.api_keys;
+  o.cors_origins = s.cors_origins;
+  o.max_body_bytes = s.max_body_bytes;
+  o.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+  o.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
+  o.max_concurrent_requests = s.max_concurrent_requests;
+  o.max_queue = s.max_queue;
+  o.max_tokens_per_request = s.max_tokens_per_request;
+  o.max_tool_rounds = s.max_tool_rounds;
+  o.tool_timeout = std::chrono::milliseconds(c.tools.timeout_ms);
+  o.access_log = c.logging.access_log;
+  return o;
+}
+
+eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& m) {
+  const cfg::EngineSettings& e = cfg::engine_settings_for(c, m);
+  eng::EngineOptions o;
+  o.threads = e.threads;
+  o.kv_budget_bytes = e.kv_budget_bytes.value_or(0);
+  o.kv_budget_fraction = e.kv_budget_fraction;
+  o.block_size = e.block_size;
+  o.kv_dtype = e.kv_dtype == "int8" ? eng::KvDtype::Int8 : eng::KvDtype::F16;
+  o.max_num_seqs = e.max_num_seqs;
+  o.max_tokens_per_step = e.max_tokens_per_step;
+  o.prefix_caching = e.prefix_caching;
+  o.context_length = m.context_length;
+  o.max_waiting = std::max(o.max_waiting, c.server.max_queue + c.server.max_concurrent_requests);
+  return o;
+}
+
+gw::SamplingDefaults sampling_defaults(const cfg::SamplingDefaults& s) {
+  gw::SamplingDefaults d;
+  auto f = [](const std::optional<double>& v) {
+    return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
+  };
+  d.temperature = f(s.temperature);
+  d.top_p = f(s.top_p);
+  d.min_p = f(s.min_p);
+  d.repetition_penalty = f(s.repetition_penalty);
+  d.presence_penalty = f(s.presence_penalty);
+  d.frequency_penalty = f(s.frequency_penalty);
+  d.top_k = s.top_k;
+  d.max_tokens = s.max_tokens;
+  return d;
+}
+
+void configure_logging(const cfg::LoggingConfig& l) {
+  spdlog::set_level(spdlog::level::from_str(l.level));
+  if (l.format == "json") {
+    // One JSON object per line for log collectors (messages are plain text without quotes in
+    // practice: ids, paths, numbers).
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
+  }
+}
+
+// Built-ins and plugins named by the config; every model's server_tools must be among them.
+void load_tools(const cfg::Config& c, toolgate::tools::ToolRegistry& registry) {
+  if (!c.tools.builtin.empty()) toolgate::tools::register_builtin_tools(registry, c.tools.builtin);
+  for (const auto& p : c.tools.plugins) {
+    auto settings = nlohmann::json::parse(p.settings_json.empty() ? "{}" : p.settings_json);
+    auto loaded = toolgate::tools::load_plugin(registry, p.path, settings);
+    spdlog::info("plugin '{}' from {}: {} tool(s)", loaded.name, p.path, loaded.tool_names.size());
+  }
+  for (const auto& m : c.models) {
+    for (const auto& t : m.server_tools) {
+      if (!registry.contains(t))
+        throw std::runtime_error("model '" + m.id + "': server tool '" + t +
+                                 "' is neither an enabled built-in nor provided by a plugin");
+    }
+  }
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cfg::CliParseResult cli = cfg::parse_cli(argc, argv);
+  if (!cli.ok()) {
+    for (const auto& e : cli.errors) std::fprintf(stderr, "toolgate: %s\n", e.c_str());
+    std::fprintf(stderr, "%s", cfg::cli_help().c_str());
+    return 2;
+  }
+  if (cli.options.help) {
+    std::printf("%s", cfg::cli_help().c_str());
+    return 0;
+  }
+  if (cli.options.version) {
+    std::printf("toolgate 0.1.0\n");
+    return 0;
+  }
+  cfg::LoadResult loaded = cfg::resolve_config(cli.options);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", loaded.error_text().c_str());
+    return 2;
+  }
+  const cfg::Config& config = *loaded.config;
+  if (cli.options.check_config) {
+    std::printf("%s: ok\n", config.source.c_str());
+    return 0;
+  }
+  if (cli.options.print_config) {
+    std::printf("%s", cfg::to_yaml(config).c_str());
+    return 0;
+  }
+  configure_logging(config.logging);
+  for (const auto& m : config.models) {
+    if (m.upstream) {
+      spdlog::critical("model '{}': upstream (proxied) models are not supported by this build",
+                       m.id);
+      return 2;
+    }
+  }
+
+  toolgate::tools::ToolRegistry registry;
+  try {
+    load_tools(config, registry);
+  } catch (const std::exception& e) {
+    spdlog::critical("toolgate: tools: {}", e.what());
+    return 2;
+  }
+  gw::RegistryToolbox toolbox(registry);
+  std::vector<std::unique_ptr<eng::Engine>> engines;
+  int rc = 0;
+  try {
+    gw::Server server(server_options(config), {}, &toolbox);
+    server.start();  // /health answers 503 while the models load
+    std::vector<gw::ServedModel> served;
+    for (const auto& m : config.models) {
+      spdlog::info("loading model '{}' from {}", m.id, m.path);
+      auto started = std::chrono::steady_clock::now();
+      engines.push_back(eng::Engine::create(m.path, engine_options(config, m)));
+      eng::Engine& engine = *engines.back();
+      gw::ServedModel sm;
+      sm.id = m.id;
+      sm.aliases = m.aliases;
+      sm.engine = &engine;
+      std::optional<std::string> template_override;
+      if (!m.chat_template.empty()) template_override = m.chat_template;
+      if (!m.chat_template_file.empty()) template_override = gw::read_text_file(m.chat_template_file);
+      sm.renderer = gw::make_chat_template_renderer(engine, template_override);
+      sm.tool_syntax = gw::make_tool_call_syntax(
+          engine, m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
+      sm.sampling = sampling_defaults(m.sampling);
+      sm.server_tools = m.server_tools;
+      sm.created = unix_now();
+      const auto& info = engine.model();
+      spdlog::info("model '{}' ready in {:.1f} s: {} ({}, context {}, tool calls: {})", sm.id,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                   info.name, info.architecture, info.context_length,
+                   sm.tool_syntax ? "parsed" : "not parsed");
+      served.push_back(std::move(sm));
+    }
+    server.publish_models(std::move(served));
+    server.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("toolgate: {}", e.what());
+    rc = 1;
+  }
+  // The Server is gone (run() returned, or the unwind destroyed it): no engine callback can
+  // reach a session any more, so the engines may stop now.
+  for (auto& e : engines) e->shutdown();
+  return rc;
+}

@@ -1,0 +1,46 @@
+#pragma once
+// What a chat completion asks of the engine, worked out once per request before anything is
+// submitted: sampling parameters with the model's defaults filled in, the token budget, and the
+// tool plan (which tools go into the prompt, which the server runs itself, whether a call is
+// forced). Failures are ApiErrors naming the parameter.
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+#include "gateway/api_error.h"
+#include "gateway/chat_request.h"
+#include "gateway/options.h"
+
+namespace toolgate::gateway {
+
+class ServerToolbox;
+
+struct ToolPlan {
+  nlohmann::ordered_json tools_json = nullptr;  // null, or the array rendered into the prompt
+  std::set<std::string> server_tools;     // calls to these are executed by the gateway
+  bool parse_tool_calls = false;          // run generated text through the dialect parser
+  std::optional<std::string> forced_prefix;  // appended to the first round's prompt
+  bool parallel_tool_calls = true;
+};
+
+struct GenerationPlan {
+  engine::SamplingParams sampling;
+  int max_tokens = 0;
+  std::vector<std::string> stop;
+  ToolPlan tools;
+};
+
+struct PlanLimits {
+  int max_tokens_per_request = 4096;
+};
+
+std::variant<GenerationPlan, ApiError> plan_generation(const ChatCompletionRequest& request,
+                                                       const ServedModel& model,
+                                                       const ServerToolbox* toolbox,
+                                                       const PlanLimits& limits);
+
+}  // namespace toolgate::gateway

@@ -1,0 +1,168 @@
+#include "gateway/http_api.h"
+
+#include "gateway/admission_control.h"
+#include "gateway/api_error.h"
+#include "gateway/chat_response.h"
+#include "gateway/metrics.h"
+
+namespace toolgate::gateway {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kModelsPrefix = "/v1/models/";
+
+HttpResponse method_not_allowed(const HttpRequest& req, const char* allow) {
+  HttpResponse r = ApiError::method_not_allowed(req.method, std::string(req.path())).to_response();
+  r.set_header("Allow", allow);
+  return r;
+}
+
+std::string join_errors(const std::vector<ParamError>& errors) {
+  std::string msg;
+  for (const auto& e : errors) {
+    if (!msg.empty()) msg += " ";
+    msg += e.message;
+  }
+  return msg;
+}
+
+}  // namespace
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+HttpApi::HttpApi(ApiKeyAuth auth, CorsPolicy cors, Metrics* metrics,
+                 const AdmissionControl* admission)
+    : auth_(std::move(auth)), cors_(std::move(cors)), metrics_(metrics), admission_(admission),
+      catalog_(std::make_shared<ModelCatalog>()) {}
+
+void HttpApi::publish(std::shared_ptr<const ModelCatalog> catalog) {
+  std::lock_guard lock(mu_);
+  catalog_ = catalog ? std::move(catalog) : std::make_shared<ModelCatalog>();
+}
+
+std::shared_ptr<const ModelCatalog> HttpApi::catalog() const {
+  std::lock_guard lock(mu_);
+  return catalog_;
+}
+
+HttpHeaders HttpApi::common_headers(const HttpRequest& request,
+                                    const std::string& request_id) const {
+  HttpHeaders h = cors_.response_headers(request.header("Origin"));
+  h.emplace_back("x-request-id", request_id);
+  return h;
+}
+
+ApiOutcome HttpApi::handle(const HttpRequest& request) const {
+  ApiOutcome outcome;
+  outcome.request_id = make_request_id();
+  outcome.common_headers = common_headers(request, outcome.request_id);
+  try {
+    HttpResponse r = route(request, outcome);
+    if (!std::holds_alternative<ChatCompletionStart>(outcome.action)) outcome.action = std::move(r);
+  } catch (const std::exception& e) {
+    outcome.action = ApiError::internal(std::string("internal error: ") + e.what()).to_response();
+  }
+  return outcome;
+}
+
+HttpResponse HttpApi::metrics_response() const {
+  std::vector<ModelEngineStats> engines;
+  for (const auto& m : catalog()->models()) {
+    if (m.engine) engines.push_back({m.id, m.engine->stats()});
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.headers.emplace_back("Content-Type", kPrometheusContentType);
+  r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
+                            admission_ ? admission_->waiting() : 0);
+  return r;
+}
+
+HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
+  const std::string path(req.path());
+  const std::string& method = req.method;
+
+  if (method == "OPTIONS") return cors_.preflight(req);
+
+  // Probes and scrapes carry no API key (as in vLLM): they reveal nothing about conversations.
+  if (path == "/health") {
+    if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
+    if (catalog()->empty())
+      return ApiError::unavailable("Models are still loading.", 1).to_response();
+    return json_response(200, R"({"status":"ok"})");
+  }
+  if (path == "/metrics") {
+    if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
+    if (!metrics_) return ApiError::route_not_found(method, path).to_response();
+    return metrics_response();
+  }
+
+  const bool models_list = path == "/v1/models";
+  const bool model_get = path.size() > kModelsPrefix.size() &&
+                         path.compare(0, kModelsPrefix.size(), kModelsPrefix) == 0;
+  const bool chat = path == "/v1/chat/completions";
+  if (!models_list && !model_get && !chat)
+    return ApiError::route_not_found(method, path).to_response();
+  if ((models_list || model_get) && method != "GET" && method != "HEAD")
+    return method_not_allowed(req, "GET, HEAD");
+  if (chat && method != "POST") return method_not_allowed(req, "POST");
+
+  if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+
+  auto catalog = this->catalog();
+  if (models_list) return json_response(200, dump_json(catalog->list_json()));
+  if (model_get) {
+    std::string id = url_decode(std::string_view(path).substr(kModelsPrefix.size()));
+    outcome.model = id;
+    const ServedModel* m = catalog->find(id);
+    if (!m) return ApiError::model_not_found(id).to_response();
+    return json_response(200, dump_json(ModelCatalog::model_json(*m)));
+  }
+
+  // POST /v1/chat/completions
+  auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    // Re-parse with exceptions for a precise message (position of the error).
+    try {
+      [[maybe_unused]] auto again = nlohmann::ordered_json::parse(req.body);
+    } catch (const json::parse_error& e) {
+      return ApiError::invalid_json(e.what()).to_response();
+    }
+    return ApiError::invalid_json("invalid JSON").to_response();
+  }
+  ChatRequestParse parsed = parse_chat_completion_request(body);
+  if (!parsed.request) {
+    return ApiError::invalid_request(join_errors(parsed.errors),
+                                     parsed.errors.front().param.empty()
+                                         ? std::nullopt
+                                         : std::optional<std::string>(parsed.errors.front().param))
+        .to_response();
+  }
+  outcome.model = parsed.request->model;
+  const ServedModel* m = catalog->find(parsed.request->model);
+  if (!m) return ApiError::model_not_found(parsed.request->model).to_response();
+  outcome.model = m->id;
+  outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m};
+  return {};
+}
+
+}  // namespace toolgate::gateway

@@ -1,0 +1,67 @@
+#pragma once
+// Routing and everything about a request that needs no socket: auth, CORS, method checks,
+// /v1/models, /health, /metrics, and turning a chat completion body into a typed request bound
+// to a served model. The session either writes the returned response or starts a job.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+
+#include "gateway/api_key_auth.h"
+#include "gateway/chat_request.h"
+#include "gateway/cors_policy.h"
+#include "gateway/http_message.h"
+#include "gateway/model_catalog.h"
+
+namespace toolgate::gateway {
+
+class Metrics;
+class AdmissionControl;
+
+// A parsed chat completion, ready for admission.
+struct ChatCompletionStart {
+  ChatCompletionRequest request;
+  std::shared_ptr<const ModelCatalog> catalog;
+  const ServedModel* model = nullptr;  // points into catalog
+};
+
+struct ApiOutcome {
+  std::variant<HttpResponse, ChatCompletionStart> action;
+  HttpHeaders common_headers;  // x-request-id, CORS: added to whatever is finally sent
+  std::string request_id;
+  std::string model;  // for the access log ("" when none)
+};
+
+class HttpApi {
+ public:
+  HttpApi(ApiKeyAuth auth, CorsPolicy cors, Metrics* metrics, const AdmissionControl* admission);
+
+  // Publishes the served models; /health turns 200 once a non-empty catalog is published.
+  void publish(std::shared_ptr<const ModelCatalog> catalog);
+  std::shared_ptr<const ModelCatalog> catalog() const;
+
+  // Never throws.
+  ApiOutcome handle(const HttpRequest& request) const;
+  // Common headers for responses produced outside handle() (413 from the parser, ...).
+  HttpHeaders common_headers(const HttpRequest& request, const std::string& request_id) const;
+  // Adds common headers to an error the session produced itself.
+  const CorsPolicy& cors() const { return cors_; }
+
+ private:
+  HttpResponse route(const HttpRequest& request, ApiOutcome& outcome) const;
+  HttpResponse metrics_response() const;
+
+  ApiKeyAuth auth_;
+  CorsPolicy cors_;
+  Metrics* metrics_;
+  const AdmissionControl* admission_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const ModelCatalog> catalog_;
+};
+
+// "%2F" -> "/"; invalid escapes are kept as they are.
+std::string url_decode(std::string_view s);
+
+}  // namespace toolgate::gateway

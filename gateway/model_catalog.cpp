@@ -1,0 +1,27 @@
+#include "gateway/model_catalog.h"
+
+#include <algorithm>
+
+namespace toolgate::gateway {
+
+const ServedModel* ModelCatalog::find(const std::string& name) const {
+  for (const auto& m : models_) {
+    if (m.id == name) return &m;
+  }
+  for (const auto& m : models_) {
+    if (std::find(m.aliases.begin(), m.aliases.end(), name) != m.aliases.end()) return &m;
+  }
+  return nullptr;
+}
+
+nlohmann::json ModelCatalog::model_json(const ServedModel& m) {
+  return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+}
+
+nlohmann::json ModelCatalog::list_json() const {
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& m : models_) data.push_back(model_json(m));
+  return {{"object", "list"}, {"data", std::move(data)}};
+}
+
+}  // namespace toolgate::gateway

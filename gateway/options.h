@@ -1,0 +1,68 @@
+#pragma once
+// Plain option structs the gateway is built from. main() maps the YAML config (config/) onto
+// these; tests build them by hand. Nothing here depends on Beast.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace toolgate::engine {
+class Engine;
+}
+
+namespace toolgate::gateway {
+
+class PromptRenderer;
+class ToolCallSyntax;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 = pick a free port (tests); Server::port() tells which
+  int io_threads = 2;
+  int worker_threads = 2;                 // prompt rendering/tokenizing and server-tool calls
+  std::vector<std::string> api_keys;      // empty = open server
+  std::vector<std::string> cors_origins;  // "*" allows any origin; empty = no CORS headers
+  uint64_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds header_timeout{10'000};  // first request line + headers
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait, body read
+  std::chrono::milliseconds write_timeout{60'000};   // one write to a slow reader
+  std::chrono::milliseconds request_timeout{600'000};  // a whole chat completion; 0 = none
+  std::chrono::milliseconds shutdown_grace{5'000};   // streams get this long to finish
+  int max_concurrent_requests = 64;  // chat completions generating at once
+  int max_queue = 256;               // chat completions waiting for a slot; beyond -> 429
+  int retry_after_seconds = 1;
+  int max_tokens_per_request = 4096;
+  int max_tool_rounds = 4;
+  std::chrono::milliseconds tool_timeout{10'000};
+  bool handle_signals = true;  // run() stops on SIGINT/SIGTERM
+  bool access_log = true;      // one info line per request
+};
+
+// Per-model sampling defaults (request fields override them).
+struct SamplingDefaults {
+  std::optional<float> temperature;
+  std::optional<float> top_p;
+  std::optional<int> top_k;
+  std::optional<float> min_p;
+  std::optional<float> repetition_penalty;
+  std::optional<float> presence_penalty;
+  std::optional<float> frequency_penalty;
+  std::optional<int> max_tokens;
+};
+
+// One model the server answers for. The engine is owned by main(); it must outlive the Server.
+struct ServedModel {
+  std::string id;
+  std::vector<std::string> aliases;
+  engine::Engine* engine = nullptr;
+  std::shared_ptr<const PromptRenderer> renderer;   // chat template of this model
+  std::shared_ptr<const ToolCallSyntax> tool_syntax;  // null = tool calls are not parsed
+  SamplingDefaults sampling;
+  std::vector<std::string> server_tools;  // tools the gateway runs itself (ToolRegistry names)
+  int64_t created = 0;                    // unix seconds shown in /v1/models
+  std::string owned_by = "toolgate";
+};
+
+}  // namespace toolgate::gateway

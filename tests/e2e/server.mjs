@@ -1,0 +1,103 @@
+// Starts the real toolgate binary for end-to-end tests and stops it afterwards.
+// TOOLGATE_BIN: the server binary; TOOLGATE_MODELS_DIR: where the GGUF models are.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+
+export const API_KEY = 'sk-toolgate-e2e';
+
+export function defaultModelPath() {
+  const dir = process.env.TOOLGATE_MODELS_DIR ?? '';
+  return path.join(dir, 'SmolLM2-135M-Instruct-Q4_1.gguf');
+}
+
+export function toolModelPath() {
+  const dir = process.env.TOOLGATE_MODELS_DIR ?? '';
+  return path.join(dir, 'Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf');
+}
+
+// Why a test suite is skipped, or null when the binary and model are there.
+export function skipReason(modelPath = defaultModelPath()) {
+  const bin = process.env.TOOLGATE_BIN;
+  if (!bin || !existsSync(bin)) return 'TOOLGATE_BIN is not set to a built toolgate binary';
+  if (!existsSync(modelPath)) return `model missing: ${modelPath}`;
+  return null;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Writes a deployment config for one model and starts `toolgate --config` on a free port.
+// `server` keys are merged into the config's server section.
+export async function startServer({ server = {}, model = {}, tools = undefined } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
+  const config = {
+    server: {
+      host: '127.0.0.1', port, api_keys: [API_KEY], max_body_bytes: 256 * 1024,
+      max_concurrent_requests: 8, max_queue: 32, ...server,
+    },
+    engine: { kv_budget_bytes: 64 * 1024 * 1024 },
+    models: [{ id: 'smollm2-135m-instruct', path: defaultModelPath(), aliases: ['default'], ...model }],
+  };
+  if (tools) config.tools = tools;
+  const configPath = path.join(dir, 'toolgate.yaml');
+  // JSON is YAML: no YAML writer needed.
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const args = ['--config', configPath];
+  const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const baseURL = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
+    try {
+      const r = await fetch(`${baseURL}/health`);
+      if (r.status === 200) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (Date.now() >= deadline) {
+    child.kill('SIGKILL');
+    throw new Error(`toolgate did not become healthy:\n${log}`);
+  }
+  return {
+    port,
+    baseURL,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+// Reads one metric sample ("name{labels} value") from /metrics; sums over label sets.
+export async function metric(baseURL, name) {
+  const text = await (await fetch(`${baseURL}/metrics`)).text();
+  let sum = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = line.match(/^([^{\s]+)(\{[^}]*\})?\s+(\S+)$/);
+    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
