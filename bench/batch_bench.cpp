@@ -42,7 +42,7 @@ struct Args {
   int threads = 2;
   std::vector<int> concurrency = {1, 4, 16, 32};
   int gen = 64;
-  int prefix_tokens = 1200;
+  int prefix_tokens = 1024;
   int prefix_requests = 16;
   bool int8 = true;  // also run the throughput sweep with int8 KV
 };
@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
     if (k == "-h" || k == "--help" || i + 1 >= argc) {
       std::fprintf(stderr,
                    "usage: %s [--model M.gguf] [--threads 2] [--concurrency 1,4,16,32] [--gen 64] "
-                   "[--prefix-tokens 1200] [--prefix-requests 16] [--text FILE] [--kv-int8 1]\n",
+                   "[--prefix-tokens 1024] [--prefix-requests 16] [--text FILE] [--kv-int8 1]\n",
                    argv[0]);
       return 2;
     }
