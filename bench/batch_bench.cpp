@@ -62,7 +62,9 @@ double load_average() {
   return l;
 }
 
-double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -73,7 +75,8 @@ double percentile(std::vector<double> v, double p) {
 }
 
 std::vector<int32_t> chatml(const Tokenizer& tok, const std::string& user) {
-  return tok.encode("<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n", false, true);
+  return tok.encode("<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n", false,
+                    true);
 }
 
 // One submitted request's timeline, filled in from callbacks on the engine thread.
@@ -87,7 +90,8 @@ struct Trace {
 // the mutex only guards the hand-off to this thread.
 class Batch {
  public:
-  Batch(Engine& e, const std::vector<std::vector<int32_t>>& prompts, int gen) : traces_(prompts.size()) {
+  Batch(Engine& e, const std::vector<std::vector<int32_t>>& prompts, int gen)
+      : traces_(prompts.size()) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       GenerationRequest r;
       r.prompt = prompts[i];
@@ -155,19 +159,23 @@ void throughput(const Args& a, KvDtype kv) {
   const int max_c = *std::max_element(a.concurrency.begin(), a.concurrency.end());
   auto engine = Engine::create(a.model, engine_options(a, kv, /*prefix_caching=*/false, max_c));
   const Tokenizer& tok = engine->tokenizer();
-  static const char* topics[] = {"dragons", "the sea", "a lighthouse", "bread", "winter", "a robot", "the moon",
-                                 "a river", "chess", "a garden", "trains", "volcanoes", "owls", "a library",
-                                 "the desert", "a violin", "bees", "a castle", "rain", "mountains", "a clock",
-                                 "foxes", "the circus", "glaciers", "a market", "kites", "a forest", "comets",
-                                 "a bridge", "tea", "whales", "a small town"};
+  static const char* topics[] = {
+      "dragons",  "the sea",     "a lighthouse", "bread",    "winter",     "a robot",
+      "the moon", "a river",     "chess",        "a garden", "trains",     "volcanoes",
+      "owls",     "a library",   "the desert",   "a violin", "bees",       "a castle",
+      "rain",     "mountains",   "a clock",      "foxes",    "the circus", "glaciers",
+      "a market", "kites",       "a forest",     "comets",   "a bridge",   "tea",
+      "whales",   "a small town"};
   // Warm-up: page the weights in so the first measured configuration is not charged for it.
-  { Batch warm(*engine, {chatml(tok, "Hello.")}, 4); }
+  {
+    Batch warm(*engine, {chatml(tok, "Hello.")}, 4);
+  }
   double base_decode = 0, base_e2e = 0;
   for (int c : a.concurrency) {
     std::vector<std::vector<int32_t>> prompts;
     for (int i = 0; i < c; ++i)
-      prompts.push_back(chatml(tok, std::string("Write a short story about ") + topics[i % 32] + " (story " +
-                                        std::to_string(i) + ")."));
+      prompts.push_back(chatml(tok, std::string("Write a short story about ") + topics[i % 32] +
+                                        " (story " + std::to_string(i) + ")."));
     const double load = load_average();
     const auto steps0 = engine->stats().steps;
     const auto t0 = Clock::now();
@@ -185,12 +193,17 @@ void throughput(const Args& a, KvDtype kv) {
     const double e2e_tps = total / seconds_between(t0, end);
     if (base_decode == 0) base_decode = decode_tps, base_e2e = e2e_tps;
     std::printf(
-        "{\"bench\": \"throughput\", \"kv\": \"%s\", \"threads\": %d, \"concurrency\": %d, \"gen\": %d, "
-        "\"decode_tps\": %.1f, \"e2e_tps\": %.1f, \"per_seq_tps\": %.1f, \"decode_ratio_vs_first\": %.2f, "
-        "\"e2e_ratio_vs_first\": %.2f, \"steps\": %llu, \"preemptions\": %llu, \"seconds\": %.2f, \"load1\": %.2f}\n",
-        kv_name(kv), a.threads, c, a.gen, decode_tps, e2e_tps, per_seq_sum / c, decode_tps / base_decode,
-        e2e_tps / base_e2e, static_cast<unsigned long long>(engine->stats().steps - steps0),
-        static_cast<unsigned long long>(engine->stats().preemptions), seconds_between(t0, end), load);
+        "{\"bench\": \"throughput\", \"kv\": \"%s\", \"threads\": %d, \"concurrency\": %d, "
+        "\"gen\": %d, "
+        "\"decode_tps\": %.1f, \"e2e_tps\": %.1f, \"per_seq_tps\": %.1f, "
+        "\"decode_ratio_vs_first\": %.2f, "
+        "\"e2e_ratio_vs_first\": %.2f, \"steps\": %llu, \"preemptions\": %llu, \"seconds\": %.2f, "
+        "\"load1\": %.2f}\n",
+        kv_name(kv), a.threads, c, a.gen, decode_tps, e2e_tps, per_seq_sum / c,
+        decode_tps / base_decode, e2e_tps / base_e2e,
+        static_cast<unsigned long long>(engine->stats().steps - steps0),
+        static_cast<unsigned long long>(engine->stats().preemptions), seconds_between(t0, end),
+        load);
     std::fflush(stdout);
   }
 }
@@ -206,32 +219,48 @@ std::vector<int32_t> system_prefix(const Tokenizer& tok, const std::string& text
   return out;
 }
 
-std::vector<int32_t> with_question(const Tokenizer& tok, const std::vector<int32_t>& prefix, const std::string& q) {
+std::vector<int32_t> with_question(const Tokenizer& tok, const std::vector<int32_t>& prefix,
+                                   const std::string& q) {
   std::vector<int32_t> p = prefix;
-  std::vector<int32_t> tail =
-      tok.encode("<|im_end|>\n<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n", false, true);
+  std::vector<int32_t> tail = tok.encode(
+      "<|im_end|>\n<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n", false, true);
   p.insert(p.end(), tail.begin(), tail.end());
   return p;
 }
 
 const std::vector<std::string>& questions() {
-  static const std::vector<std::string> q = {
-      "Who wrote this?", "Summarize it in one line.", "What year is it from?", "Name one grievance.",
-      "What is the tone?", "Who is it addressed to?", "What rights are named?", "Is it a letter?",
-      "What does it declare?", "Give it a title.", "What is its purpose?", "Who signed it?",
-      "Is it long?", "What is the first word?", "Translate the first line to French.", "Any king named?"};
+  static const std::vector<std::string> q = {"Who wrote this?",
+                                             "Summarize it in one line.",
+                                             "What year is it from?",
+                                             "Name one grievance.",
+                                             "What is the tone?",
+                                             "Who is it addressed to?",
+                                             "What rights are named?",
+                                             "Is it a letter?",
+                                             "What does it declare?",
+                                             "Give it a title.",
+                                             "What is its purpose?",
+                                             "Who signed it?",
+                                             "Is it long?",
+                                             "What is the first word?",
+                                             "Translate the first line to French.",
+                                             "Any king named?"};
   return q;
 }
 
 void prefix_ttft(const Args& a, const std::string& text, bool caching) {
-  auto engine = Engine::create(a.model, engine_options(a, KvDtype::F16, caching, a.prefix_requests));
+  auto engine =
+      Engine::create(a.model, engine_options(a, KvDtype::F16, caching, a.prefix_requests));
   const Tokenizer& tok = engine->tokenizer();
-  { Batch warm(*engine, {chatml(tok, "Hello.")}, 2); }
+  {
+    Batch warm(*engine, {chatml(tok, "Hello.")}, 2);
+  }
   const auto prefix = system_prefix(tok, text, a.prefix_tokens);
   std::vector<std::vector<int32_t>> prompts;
   long prompt_tokens = 0;
   for (int i = 0; i < a.prefix_requests; ++i) {
-    prompts.push_back(with_question(tok, prefix, questions()[i % questions().size()] + " (" + std::to_string(i) + ")"));
+    prompts.push_back(with_question(
+        tok, prefix, questions()[i % questions().size()] + " (" + std::to_string(i) + ")"));
     prompt_tokens += static_cast<long>(prompts.back().size());
   }
   const EngineStats s0 = engine->stats();
@@ -248,12 +277,14 @@ void prefix_ttft(const Args& a, const std::string& text, bool caching) {
   std::printf(
       "{\"bench\": \"prefix_ttft\", \"prefix_caching\": %s, \"threads\": %d, \"requests\": %d, "
       "\"shared_prefix_tokens\": %zu, \"prompt_tokens\": %ld, \"prefill_tokens_computed\": %llu, "
-      "\"prefix_cache_hit_tokens\": %llu, \"ttft_ms_p50\": %.0f, \"ttft_ms_p90\": %.0f, \"ttft_ms_max\": %.0f, "
+      "\"prefix_cache_hit_tokens\": %llu, \"ttft_ms_p50\": %.0f, \"ttft_ms_p90\": %.0f, "
+      "\"ttft_ms_max\": %.0f, "
       "\"seconds\": %.2f, \"load1\": %.2f}\n",
       caching ? "true" : "false", a.threads, a.prefix_requests, prefix.size(), prompt_tokens,
       static_cast<unsigned long long>(s1.prompt_tokens_total - s0.prompt_tokens_total),
-      static_cast<unsigned long long>(s1.prefix_cache_hits - s0.prefix_cache_hits), percentile(ttft, 0.5),
-      percentile(ttft, 0.9), *std::max_element(ttft.begin(), ttft.end()), seconds_between(t0, end), load);
+      static_cast<unsigned long long>(s1.prefix_cache_hits - s0.prefix_cache_hits),
+      percentile(ttft, 0.5), percentile(ttft, 0.9), *std::max_element(ttft.begin(), ttft.end()),
+      seconds_between(t0, end), load);
   std::fflush(stdout);
 }
 
@@ -261,7 +292,9 @@ void prefix_ttft(const Args& a, const std::string& text, bool caching) {
 void prefix_single(const Args& a, const std::string& text) {
   auto engine = Engine::create(a.model, engine_options(a, KvDtype::F16, true, 4));
   const Tokenizer& tok = engine->tokenizer();
-  { Batch warm(*engine, {chatml(tok, "Hello.")}, 2); }
+  {
+    Batch warm(*engine, {chatml(tok, "Hello.")}, 2);
+  }
   const auto prefix = system_prefix(tok, text, a.prefix_tokens);
   double ttft[2];
   int cached[2];
@@ -272,11 +305,13 @@ void prefix_single(const Args& a, const std::string& text) {
     cached[i] = b.traces()[0].finish.cached_prompt_tokens;
   }
   std::printf(
-      "{\"bench\": \"prefix_single\", \"threads\": %d, \"prompt_tokens\": %zu, \"cold_ttft_ms\": %.0f, "
-      "\"warm_ttft_ms\": %.0f, \"warm_cached_tokens\": %d, \"cold_cached_tokens\": %d, \"speedup\": %.1f, "
+      "{\"bench\": \"prefix_single\", \"threads\": %d, \"prompt_tokens\": %zu, \"cold_ttft_ms\": "
+      "%.0f, "
+      "\"warm_ttft_ms\": %.0f, \"warm_cached_tokens\": %d, \"cold_cached_tokens\": %d, "
+      "\"speedup\": %.1f, "
       "\"load1\": %.2f}\n",
-      a.threads, with_question(tok, prefix, questions()[1]).size(), ttft[0], ttft[1], cached[1], cached[0],
-      ttft[0] / ttft[1], load);
+      a.threads, with_question(tok, prefix, questions()[1]).size(), ttft[0], ttft[1], cached[1],
+      cached[0], ttft[0] / ttft[1], load);
   std::fflush(stdout);
 }
 
@@ -286,11 +321,13 @@ void kv_bytes(const Args& a) {
   const size_t f16 = KvStore(hp, 1, 16, KvDtype::F16).bytes_per_token();
   const size_t i8 = KvStore(hp, 1, 16, KvDtype::Int8).bytes_per_token();
   std::printf(
-      "{\"bench\": \"kv_bytes\", \"n_layer\": %d, \"kv_dim\": %d, \"head_dim\": %d, \"f16_bytes_per_token\": %zu, "
+      "{\"bench\": \"kv_bytes\", \"n_layer\": %d, \"kv_dim\": %d, \"head_dim\": %d, "
+      "\"f16_bytes_per_token\": %zu, "
       "\"int8_bytes_per_token\": %zu, \"int8_over_f16\": %.3f, \"tokens_per_gib_f16\": %zu, "
       "\"tokens_per_gib_int8\": %zu}\n",
-      hp.n_layer, hp.kv_dim(), hp.head_dim, f16, i8, static_cast<double>(i8) / static_cast<double>(f16),
-      (size_t{1} << 30) / f16, (size_t{1} << 30) / i8);
+      hp.n_layer, hp.kv_dim(), hp.head_dim, f16, i8,
+      static_cast<double>(i8) / static_cast<double>(f16), (size_t{1} << 30) / f16,
+      (size_t{1} << 30) / i8);
   std::fflush(stdout);
 }
 
@@ -308,21 +345,31 @@ int main(int argc, char** argv) {
       return 2;
     }
     const char* v = argv[++i];
-    if (k == "--model") a.model = v;
-    else if (k == "--threads") a.threads = std::atoi(v);
-    else if (k == "--concurrency") a.concurrency = parse_list(v);
-    else if (k == "--gen") a.gen = std::atoi(v);
-    else if (k == "--prefix-tokens") a.prefix_tokens = std::atoi(v);
-    else if (k == "--prefix-requests") a.prefix_requests = std::atoi(v);
-    else if (k == "--text") a.text = v;
-    else if (k == "--kv-int8") a.int8 = std::atoi(v) != 0;
+    if (k == "--model")
+      a.model = v;
+    else if (k == "--threads")
+      a.threads = std::atoi(v);
+    else if (k == "--concurrency")
+      a.concurrency = parse_list(v);
+    else if (k == "--gen")
+      a.gen = std::atoi(v);
+    else if (k == "--prefix-tokens")
+      a.prefix_tokens = std::atoi(v);
+    else if (k == "--prefix-requests")
+      a.prefix_requests = std::atoi(v);
+    else if (k == "--text")
+      a.text = v;
+    else if (k == "--kv-int8")
+      a.int8 = std::atoi(v) != 0;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
     }
   }
   if (a.concurrency.empty() || a.gen < 2 || a.prefix_tokens < 16 || a.prefix_requests < 1) {
-    std::fprintf(stderr, "need a concurrency list, --gen >= 2, --prefix-tokens >= 16, --prefix-requests >= 1\n");
+    std::fprintf(
+        stderr,
+        "need a concurrency list, --gen >= 2, --prefix-tokens >= 16, --prefix-requests >= 1\n");
     return 2;
   }
   std::ifstream in(a.text);

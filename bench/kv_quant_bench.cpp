@@ -33,13 +33,18 @@
 using namespace toolgate::engine;
 
 int main(int argc, char** argv) {
-  std::string model = "models/SmolLM2-135M-Instruct-Q4_1.gguf", text_path = "tests/data/declaration.txt";
+  std::string model = "models/SmolLM2-135M-Instruct-Q4_1.gguf",
+              text_path = "tests/data/declaration.txt";
   int n_tokens = 256, threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--text")) text_path = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--tokens")) n_tokens = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--model"))
+      model = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--text"))
+      text_path = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--tokens"))
+      n_tokens = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[i + 1]);
   }
   std::ifstream in(text_path);
   std::stringstream ss;
@@ -75,7 +80,8 @@ int main(int argc, char** argv) {
       // softmax(q.k), so only the part of x that varies with position matters to attention.
       std::vector<double> mu(KD, 0.0);
       for (int p = 0; p < n_tokens; ++p) {
-        const uint16_t* src = static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
+        const uint16_t* src =
+            static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
         for (int j = 0; j < KD; ++j) {
           float v;
           f16_to_f32_row(src + j, &v, 1);
@@ -83,7 +89,8 @@ int main(int argc, char** argv) {
         }
       }
       for (int p = 0; p < n_tokens; ++p) {
-        const uint16_t* src = static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
+        const uint16_t* src =
+            static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
         for (int h = 0; h < hp.n_head_kv; ++h) {
           f16_to_f32_row(src + h * HD, row.data(), HD);
           float scale, zero;
@@ -103,7 +110,8 @@ int main(int argc, char** argv) {
         }
       }
       for (int p = 0; p < n_tokens; ++p) {
-        const uint16_t* src = static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
+        const uint16_t* src =
+            static_cast<const uint16_t*>(kv.rows(table[p / bs], l, kvi)) + size_t(p % bs) * KD;
         for (int h = 0; h < hp.n_head_kv; ++h) {
           f16_to_f32_row(src + h * HD, row.data(), HD);
           float scale, zero;
@@ -125,14 +133,20 @@ int main(int argc, char** argv) {
     worst[0] = std::max(worst[0], rk), worst[1] = std::max(worst[1], rv);
     mean[0] += rk / hp.n_layer, mean[1] += rv / hp.n_layer;
     // Error relative to the position-varying part: plain int8, and int8 of the centered rows.
-    std::printf("{\"layer\": %d, \"k_rel_rms_err\": %.5f, \"v_rel_rms_err\": %.5f, \"k_max_over_rms\": %.1f, "
-                "\"v_max_over_rms\": %.1f, \"k_err_over_varying\": %.4f, \"k_err_over_varying_if_centered\": %.4f, "
-                "\"v_err_over_varying\": %.4f, \"v_err_over_varying_if_centered\": %.4f}\n",
-                l, rk, rv, outlier[0], outlier[1], std::sqrt(cerr2[0] / cvar[0]), std::sqrt(centered_err2[0] / cvar[0]),
-                std::sqrt(cerr2[1] / cvar[1]), std::sqrt(centered_err2[1] / cvar[1]));
+    std::printf(
+        "{\"layer\": %d, \"k_rel_rms_err\": %.5f, \"v_rel_rms_err\": %.5f, \"k_max_over_rms\": "
+        "%.1f, "
+        "\"v_max_over_rms\": %.1f, \"k_err_over_varying\": %.4f, "
+        "\"k_err_over_varying_if_centered\": %.4f, "
+        "\"v_err_over_varying\": %.4f, \"v_err_over_varying_if_centered\": %.4f}\n",
+        l, rk, rv, outlier[0], outlier[1], std::sqrt(cerr2[0] / cvar[0]),
+        std::sqrt(centered_err2[0] / cvar[0]), std::sqrt(cerr2[1] / cvar[1]),
+        std::sqrt(centered_err2[1] / cvar[1]));
   }
-  std::printf("{\"model\": \"%s\", \"tokens\": %d, \"head_dim\": %d, \"n_head_kv\": %d, \"k_rel_rms_err_mean\": %.5f, "
-              "\"k_rel_rms_err_max\": %.5f, \"v_rel_rms_err_mean\": %.5f, \"v_rel_rms_err_max\": %.5f}\n",
-              file->get_string("general.name").value_or("?").c_str(), n_tokens, HD, hp.n_head_kv, mean[0], worst[0],
-              mean[1], worst[1]);
+  std::printf(
+      "{\"model\": \"%s\", \"tokens\": %d, \"head_dim\": %d, \"n_head_kv\": %d, "
+      "\"k_rel_rms_err_mean\": %.5f, "
+      "\"k_rel_rms_err_max\": %.5f, \"v_rel_rms_err_mean\": %.5f, \"v_rel_rms_err_max\": %.5f}\n",
+      file->get_string("general.name").value_or("?").c_str(), n_tokens, HD, hp.n_head_kv, mean[0],
+      worst[0], mean[1], worst[1]);
 }

@@ -23,7 +23,8 @@ constexpr const char* kCalibrationText =
 }  // namespace
 
 std::vector<float> int8_key_offsets(Transformer& transformer, const Tokenizer& tokenizer) {
-  const std::vector<int32_t> ids = tokenizer.encode(kCalibrationText, /*add_special=*/false, /*parse_special=*/false);
+  const std::vector<int32_t> ids =
+      tokenizer.encode(kCalibrationText, /*add_special=*/false, /*parse_special=*/false);
   return transformer.mean_keys(ids);
 }
 

@@ -37,8 +37,10 @@ Answer greedy_answer(KvDtype kv, const std::string& user) {
   auto engine = Engine::create(toolgate::testing::default_model(), o);
   GenerationRequest req;
   req.prompt = engine->tokenizer().encode(
-      "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
-      "<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n",
+      "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+      "Face<|im_end|>\n"
+      "<|im_start|>user\n" +
+          user + "<|im_end|>\n<|im_start|>assistant\n",
       false, true);
   req.sampling.temperature = 0;
   req.max_tokens = 16;
@@ -74,7 +76,8 @@ class KvInt8 : public ::testing::Test {
 // (Figures with the key offsets of Transformer::set_key_offsets; SmolLM2 barely needs them:
 // 20.2783 without, 20.2838 with.)
 TEST_F(KvInt8, PerplexityStaysWithinTwoPercentOfF16) {
-  const std::string text = read_text(toolgate::testing::source_dir() / "tests/data/declaration.txt");
+  const std::string text =
+      read_text(toolgate::testing::source_dir() / "tests/data/declaration.txt");
   ASSERT_GT(text.size(), 4000u);
   PerplexityOptions o;
   o.n_ctx = 512;
@@ -82,8 +85,8 @@ TEST_F(KvInt8, PerplexityStaysWithinTwoPercentOfF16) {
   const PerplexityResult f16 = compute_perplexity(toolgate::testing::default_model(), text, o);
   o.kv_dtype = KvDtype::Int8;
   const PerplexityResult i8 = compute_perplexity(toolgate::testing::default_model(), text, o);
-  std::printf("perplexity f16 %.4f int8 %.4f (%+.3f%%) over %d tokens\n", f16.perplexity, i8.perplexity,
-              100.0 * (i8.perplexity / f16.perplexity - 1.0), i8.tokens_scored);
+  std::printf("perplexity f16 %.4f int8 %.4f (%+.3f%%) over %d tokens\n", f16.perplexity,
+              i8.perplexity, 100.0 * (i8.perplexity / f16.perplexity - 1.0), i8.tokens_scored);
   ASSERT_EQ(i8.tokens_scored, f16.tokens_scored);
   EXPECT_LT(std::abs(i8.perplexity / f16.perplexity - 1.0), 0.02);
 }
@@ -94,15 +97,16 @@ TEST_F(KvInt8, PerplexityStaysWithinTwoPercentOfF16) {
 // 48.7577 (-0.79%). 3% sits well clear of both: it fails on the old behaviour, not on noise.
 TEST(KvInt8Qwen, PerplexityStaysWithinThreePercentOfF16) {
   if (toolgate::testing::tool_model().empty()) GTEST_SKIP() << "Qwen2.5 model not fetched";
-  const std::string text = read_text(toolgate::testing::source_dir() / "tests/data/declaration.txt");
+  const std::string text =
+      read_text(toolgate::testing::source_dir() / "tests/data/declaration.txt");
   PerplexityOptions o;
   o.n_ctx = 512;
   o.kv_dtype = KvDtype::F16;
   const PerplexityResult f16 = compute_perplexity(toolgate::testing::tool_model(), text, o);
   o.kv_dtype = KvDtype::Int8;
   const PerplexityResult i8 = compute_perplexity(toolgate::testing::tool_model(), text, o);
-  std::printf("perplexity f16 %.4f int8 %.4f (%+.3f%%) over %d tokens\n", f16.perplexity, i8.perplexity,
-              100.0 * (i8.perplexity / f16.perplexity - 1.0), i8.tokens_scored);
+  std::printf("perplexity f16 %.4f int8 %.4f (%+.3f%%) over %d tokens\n", f16.perplexity,
+              i8.perplexity, 100.0 * (i8.perplexity / f16.perplexity - 1.0), i8.tokens_scored);
   EXPECT_LT(std::abs(i8.perplexity / f16.perplexity - 1.0), 0.03);
 }
 
