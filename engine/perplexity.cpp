@@ -10,6 +10,7 @@
 #include "engine/gguf.h"
 #include "engine/kernels/thread_pool.h"
 #include "engine/model/hparams.h"
+#include "engine/model/key_calibration.h"
 #include "engine/model/kv_store.h"
 #include "engine/model/transformer.h"
 #include "engine/model/weights.h"
@@ -36,6 +37,7 @@ PerplexityResult compute_perplexity(const std::filesystem::path& model, const st
   std::vector<int> table(blocks);
   std::iota(table.begin(), table.end(), 0);
   Transformer tf(hp, w, pool, o.batch, o.batch, n_ctx);
+  if (o.kv_dtype == KvDtype::Int8) tf.set_key_offsets(int8_key_offsets(tf, *tok));
   std::vector<float> logits(static_cast<size_t>(o.batch) * hp.n_vocab);
 
   PerplexityResult r;

@@ -1,6 +1,8 @@
 #include "engine/model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 
 #include "engine/kernels/dequant.h"
@@ -33,6 +35,36 @@ Transformer::Transformer(const HParams& hp, const Weights& w, ThreadPool& pool, 
   tok_pos_.reserve(T);
   tok_ids_.reserve(T);
   logit_rows_.reserve(T);
+  key_row_.resize(hp.head_dim);
+}
+
+void Transformer::set_key_offsets(std::vector<float> offsets) {
+  if (!offsets.empty() && offsets.size() != static_cast<size_t>(hp_.n_layer) * hp_.kv_dim())
+    throw std::invalid_argument("key offsets must be (n_layer, kv_dim)");
+  key_offsets_ = std::move(offsets);
+}
+
+std::vector<float> Transformer::mean_keys(std::span<const int32_t> tokens) {
+  const int n = std::min(static_cast<int>(tokens.size()), max_context_);
+  const int KD = hp_.kv_dim(), BS = 16;
+  std::vector<float> mean(static_cast<size_t>(hp_.n_layer) * KD, 0.0f);
+  if (n == 0) return mean;
+  KvStore kv(hp_, (n + BS - 1) / BS, BS, KvDtype::F16);
+  std::vector<int> table(static_cast<size_t>(kv.num_blocks()));
+  std::iota(table.begin(), table.end(), 0);
+  for (int pos = 0; pos < n; pos += max_tokens_) {
+    const BatchSeq b{tokens.data() + pos, std::min(max_tokens_, n - pos), pos, table, BatchSeq::Logits::None};
+    forward(std::span<const BatchSeq>(&b, 1), kv, nullptr);
+  }
+  std::vector<float> row(static_cast<size_t>(KD));
+  for (int l = 0; l < hp_.n_layer; ++l) {
+    float* m = &mean[static_cast<size_t>(l) * KD];
+    for (int p = 0; p < n; ++p) {
+      f16_to_f32_row(static_cast<const uint16_t*>(kv.rows(table[p / BS], l, 0)) + size_t(p % BS) * KD, row.data(), KD);
+      for (int j = 0; j < KD; ++j) m[j] += row[j] / static_cast<float>(n);
+    }
+  }
+  return mean;
 }
 
 void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* logits) {
@@ -136,8 +168,16 @@ void Transformer::store_kv(int layer, std::span<const BatchSeq> batch, KvStore& 
       } else {
         int8_t* dst = static_cast<int8_t*>(kv.rows(block, layer, kvi)) + size_t(slot) * KD;
         float* prm = kv.params(block, layer, kvi) + size_t(slot) * hp_.n_head_kv * 2;
-        for (int h = 0; h < hp_.n_head_kv; ++h)
-          quantize_kv_int8(src + h * HD, HD, dst + h * HD, &prm[2 * h], &prm[2 * h + 1]);
+        const bool centre = kvi == 0 && !key_offsets_.empty();
+        for (int h = 0; h < hp_.n_head_kv; ++h) {
+          const float* row = src + h * HD;
+          if (centre) {
+            const float* c = &key_offsets_[size_t(layer) * KD + size_t(h) * HD];
+            for (int j = 0; j < HD; ++j) key_row_[j] = row[j] - c[j];
+            row = key_row_.data();
+          }
+          quantize_kv_int8(row, HD, dst + h * HD, &prm[2 * h], &prm[2 * h + 1]);
+        }
       }
     }
   }

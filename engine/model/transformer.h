@@ -34,6 +34,16 @@ class Transformer {
   // Runs the step. Logit rows are written to `logits` (n_vocab floats each) in batch order.
   void forward(std::span<const BatchSeq> batch, KvStore& kv, float* logits);
 
+  // Int8 KV only: a vector per layer and KV head subtracted from every key before it is quantized,
+  // (n_layer, kv_dim); empty = none. Exact for attention: q.(k - c) = q.k - q.c moves all of a
+  // query's scores by the same amount, which softmax ignores. What it buys: int8 steps span only
+  // the position-varying part of each key row instead of a large shared per-channel offset
+  // (Qwen2.5's early layers, where that offset made int8 KV cost +11% perplexity).
+  void set_key_offsets(std::vector<float> offsets);
+  // Mean stored key (after RoPE) per layer and channel over `tokens`, from an f16 run in a
+  // private KV store: the offsets above. Uses the transformer's buffers; call between steps.
+  std::vector<float> mean_keys(std::span<const int32_t> tokens);
+
   int max_tokens() const { return max_tokens_; }
   int max_logit_rows() const { return max_logit_rows_; }
   const HParams& hparams() const { return hp_; }
@@ -66,6 +76,8 @@ class Transformer {
   std::vector<int32_t> tok_ids_;
   std::vector<int> logit_rows_;  // token indices whose logits are produced
   std::vector<float> xl_;        // (max_logit_rows, n_embd)
+  std::vector<float> key_offsets_;  // (n_layer, kv_dim) or empty; int8 KV only
+  std::vector<float> key_row_;      // (head_dim) a key row minus its offset, before quantizing
 };
 
 }  // namespace toolgate::engine
