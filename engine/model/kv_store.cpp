@@ -14,8 +14,12 @@ KvStore::KvStore(const HParams& hp, int num_blocks, int block_size, KvDtype dtyp
       dtype_(dtype),
       elem_size_(dtype == KvDtype::F16 ? 2 : 1) {
   if (num_blocks <= 0 || block_size <= 0) throw std::invalid_argument("KV store needs at least one block");
-  data_.resize(static_cast<size_t>(num_blocks) * n_layer_ * 2 * block_size_ * kv_dim_ * elem_size_);
-  if (dtype == KvDtype::Int8) params_.resize(static_cast<size_t>(num_blocks) * n_layer_ * 2 * block_size_ * n_head_kv_ * 2);
+  data_bytes_ = static_cast<size_t>(num_blocks) * n_layer_ * 2 * block_size_ * kv_dim_ * elem_size_;
+  data_.reset(new uint8_t[data_bytes_]);
+  if (dtype == KvDtype::Int8) {
+    params_count_ = static_cast<size_t>(num_blocks) * n_layer_ * 2 * block_size_ * n_head_kv_ * 2;
+    params_.reset(new float[params_count_]);
+  }
 }
 
 size_t KvStore::bytes_per_token() const {

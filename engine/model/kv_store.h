@@ -23,7 +23,7 @@ class KvStore {
   int num_blocks() const { return num_blocks_; }
   int block_size() const { return block_size_; }
   KvDtype dtype() const { return dtype_; }
-  size_t bytes() const { return data_.size() + params_.size() * sizeof(float); }
+  size_t bytes() const { return data_bytes_ + params_count_ * sizeof(float); }
   // Bytes one token occupies across all layers (keys + values, incl. int8 scales).
   size_t bytes_per_token() const;
   // Blocks that fit in a byte budget for this model's shape.
@@ -31,9 +31,9 @@ class KvStore {
 
   // Start of the key (kv = 0) or value (kv = 1) rows of one block and layer: block_size rows of
   // kv_dim elements (uint16_t for F16, int8_t for Int8).
-  void* rows(int block, int layer, int kv) { return data_.data() + offset(block, layer, kv) * elem_size_; }
+  void* rows(int block, int layer, int kv) { return data_.get() + offset(block, layer, kv) * elem_size_; }
   // Int8 only: (scale, zero) per slot and KV head: block_size * n_head_kv pairs.
-  float* params(int block, int layer, int kv) { return params_.data() + offset_params(block, layer, kv); }
+  float* params(int block, int layer, int kv) { return params_.get() + offset_params(block, layer, kv); }
 
   void copy_block(int src, int dst);
 
@@ -48,8 +48,11 @@ class KvStore {
   int num_blocks_, block_size_, n_layer_, kv_dim_, n_head_kv_;
   KvDtype dtype_;
   size_t elem_size_;
-  std::vector<uint8_t> data_;
-  std::vector<float> params_;
+  // Default-initialised (not zeroed) on purpose: the OS commits a page only when a block first
+  // uses it, so a large KV budget costs neither start-up time nor RAM until it is needed.
+  size_t data_bytes_ = 0, params_count_ = 0;
+  std::unique_ptr<uint8_t[]> data_;
+  std::unique_ptr<float[]> params_;
 };
 
 }  // namespace toolgate::engine
