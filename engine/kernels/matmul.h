@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "engine/ggml_type.h"
 #include "engine/kernels/thread_pool.h"
@@ -45,6 +46,17 @@ class MatmulScratch {
 // Throws std::invalid_argument for an unsupported type or shape.
 void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+
+// One weight matrix and where its product goes (y laid out as for matmul()).
+struct MatmulTarget {
+  WeightView w;
+  float* y;
+};
+// Several products of the same activations (q/k/v, gate/up) in one call: x is quantized once
+// and the rows of all matrices are spread over one pool run, so a decode step pays one
+// fork/join instead of one per matrix. All matrices must have the same cols; at most 4.
+void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t n,
+                  ThreadPool& pool, MatmulScratch& scratch);
 
 // ---- For tests -------------------------------------------------------------------------------
 // Naive reference: dequantize each weight row to f32, dot in double. Single-threaded.

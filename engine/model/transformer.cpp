@@ -79,9 +79,8 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
     const LayerWeights& L = w_.layers[l];
     // Attention block.
     for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps);
-    matmul(L.wq, xb_.data(), T, q_.data(), pool_, scratch_);
-    matmul(L.wk, xb_.data(), T, k_.data(), pool_, scratch_);
-    matmul(L.wv, xb_.data(), T, v_.data(), pool_, scratch_);
+    const MatmulTarget qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
+    matmul_multi(qkv, xb_.data(), T, pool_, scratch_);
     for (int t = 0; t < T; ++t) {
       float* q = &q_[size_t(t) * QD];
       float* k = &k_[size_t(t) * KD];
@@ -108,8 +107,8 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
 
     // MLP block (SwiGLU).
     for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps);
-    matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_, scratch_);
-    matmul(L.w_up, xb_.data(), T, up_.data(), pool_, scratch_);
+    const MatmulTarget gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
+    matmul_multi(gate_up, xb_.data(), T, pool_, scratch_);
     pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
     matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
     for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
