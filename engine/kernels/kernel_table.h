@@ -42,6 +42,9 @@ struct KernelTable {
   IsaLevel isa;
   MatmulRowsFn matmul_rows[kTypeSlots];  // nullptr = type not handled
   QuantizeActsFn quantize_acts;
+  // Q4_0/Q4_1 packed by pack_weights_q4x16 (r0, r1 multiples of 16 or r1 == rows); nullptr if
+  // this ISA has none.
+  MatmulRowsFn matmul_rows_q4x16;
   // vec.h primitives
   float (*dot_f16_f32)(const uint16_t* a, const float* b, int n);
   void (*axpy_f16_f32)(float alpha, const uint16_t* x, float* y, int n);
@@ -49,6 +52,8 @@ struct KernelTable {
   void (*f16_to_f32_row)(const uint16_t* x, float* y, int n);
   float (*dot_f32)(const float* a, const float* b, int n);
   void (*axpy_f32)(float alpha, const float* x, float* y, int n);
+  void (*silu_mul_f32)(float* x, const float* up, int n);
+  void (*softmax_f32)(float* x, int n);
   void (*quantize_kv_int8)(const float* x, int n, int8_t* q, float* scale, float* zero);
   float (*dot_kv_int8_f32)(const int8_t* q, float scale, float zero, const float* b, int n);
   void (*axpy_kv_int8_f32)(float alpha, const int8_t* q, float scale, float zero, float* y, int n);

@@ -20,6 +20,8 @@ float dot_f32(const float* a, const float* b, int n) { return active_kernels().d
 void axpy_f32(float alpha, const float* x, float* y, int n) {
   active_kernels().axpy_f32(alpha, x, y, n);
 }
+void silu_mul_f32(float* x, const float* up, int n) { active_kernels().silu_mul_f32(x, up, n); }
+void softmax_f32(float* x, int n) { active_kernels().softmax_f32(x, n); }
 void quantize_kv_int8(const float* x, int n, int8_t* q, float* scale, float* zero) {
   active_kernels().quantize_kv_int8(x, n, q, scale, zero);
 }

@@ -12,6 +12,10 @@ void f32_to_f16_row(const float* x, uint16_t* y, int n);             // round to
 void f16_to_f32_row(const uint16_t* x, float* y, int n);
 float dot_f32(const float* a, const float* b, int n);
 void axpy_f32(float alpha, const float* x, float* y, int n);  // y += alpha * x
+// x[j] = silu(x[j]) * up[j], exp by the same degree-6 polynomial as ops::fast_exp.
+void silu_mul_f32(float* x, const float* up, int n);
+// In-place softmax over n > 0 values (max-subtracted, polynomial exp).
+void softmax_f32(float* x, int n);
 
 // int8 KV rows, asymmetric per row: x[j] ~= scale * q[j] + zero, q in [-128, 127] spanning
 // [min(x), max(x)] (scale = (max - min) / 255). A constant row gets scale 0, zero = x[0].

@@ -1,6 +1,7 @@
 // vec.h primitives on every ISA path vs the scalar path (and vs their definition).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -75,6 +76,30 @@ TEST(KernelVec, FloatAndHalfPrimitivesMatchScalar) {
         EXPECT_NEAR(ax[j], ax_ref[j], 1e-6f) << lvl;
         EXPECT_EQ(conv[j], conv_ref[j]) << lvl << " j=" << j;  // both round to nearest even
         EXPECT_EQ(back[j], back_ref[j]) << lvl;
+      }
+    }
+  }
+}
+
+TEST(KernelVec, SiluMulAndSoftmaxMatchDefinition) {
+  std::mt19937 rng(5);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    IsaGuard g(static_cast<IsaLevel>(lvl));
+    for (int n : kLengths) {
+      if (n == 0) continue;
+      const auto gate = random_floats(n, rng, 12.0f), up = random_floats(n, rng);
+      auto s = gate;
+      silu_mul_f32(s.data(), up.data(), n);
+      auto p = random_floats(n, rng, 30.0f);
+      const auto logits = p;
+      softmax_f32(p.data(), n);
+      double mx = logits[0], z = 0;
+      for (float v : logits) mx = std::max<double>(mx, v);
+      for (float v : logits) z += std::exp(v - mx);
+      for (int j = 0; j < n; ++j) {
+        const double silu = gate[j] / (1.0 + std::exp(-static_cast<double>(gate[j]))) * up[j];
+        EXPECT_NEAR(s[j], silu, 1e-5 * (std::fabs(silu) + 1e-3)) << lvl << " n=" << n;
+        EXPECT_NEAR(p[j], std::exp(logits[j] - mx) / z, 1e-6) << lvl << " n=" << n;
       }
     }
   }
