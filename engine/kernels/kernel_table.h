@@ -42,9 +42,8 @@ struct KernelTable {
   IsaLevel isa;
   MatmulRowsFn matmul_rows[kTypeSlots];  // nullptr = type not handled
   QuantizeActsFn quantize_acts;
-  // Q4_0/Q4_1 packed by pack_weights_q4x16 (r0, r1 multiples of 16 or r1 == rows); nullptr if
-  // this ISA has none.
-  MatmulRowsFn matmul_rows_q4x16;
+  // Weights packed by pack_weights_x16 (r0, r1 multiples of 16), by type; nullptr = none.
+  MatmulRowsFn matmul_rows_x16[kTypeSlots];
   // vec.h primitives
   float (*dot_f16_f32)(const uint16_t* a, const float* b, int n);
   void (*axpy_f16_f32)(float alpha, const uint16_t* x, float* y, int n);

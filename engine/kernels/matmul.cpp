@@ -1,6 +1,7 @@
 #include "engine/kernels/matmul.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "engine/kernels/dequant.h"
 #include "engine/kernels/kernel_table.h"
+#include "engine/kernels/quant_blocks.h"
 
 namespace toolgate::engine {
 
@@ -123,15 +125,23 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
   Job jobs[kMaxTargets];
   // About four tasks per thread over all matrices: dynamic hand-out evens out a thread that
   // gets descheduled (the machine is shared) without making tasks so small that claiming them
-  // shows. Chunks are multiples of 4 rows (one y cache line for 16 rows is shared otherwise).
+  // shows.
   const int64_t target_tasks = static_cast<int64_t>(pool.size()) * 4;
   int64_t chunk = (total_rows + target_tasks - 1) / target_tasks;
-  chunk = pool.size() == 1 ? total_rows : std::max<int64_t>(4, (chunk + 3) / 4 * 4);
+  // Multiples of 16 rows: the unit of the packed layout (and whole y cache lines).
+  chunk = pool.size() == 1 ? total_rows : std::max<int64_t>(16, (chunk + 15) / 16 * 16);
   int n_tasks = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
     const WeightView& w = targets[i].w;
-    jobs[i] = Job{k.matmul_rows[static_cast<uint32_t>(w.type)], static_cast<const uint8_t*>(w.data),
-                  ggml_row_size(w.type, cols), w.rows, targets[i].y, n_tasks};
+    const MatmulRowsFn packed_fn = k.matmul_rows_x16[static_cast<uint32_t>(w.type)];
+    if (w.packed && packed_fn) {
+      jobs[i] = Job{packed_fn, static_cast<const uint8_t*>(w.packed), 0, w.rows,
+                    targets[i].y, n_tasks};
+    } else {
+      jobs[i] = Job{k.matmul_rows[static_cast<uint32_t>(w.type)],
+                    static_cast<const uint8_t*>(w.data), ggml_row_size(w.type, cols), w.rows,
+                    targets[i].y, n_tasks};
+    }
     n_tasks += static_cast<int>((w.rows + chunk - 1) / chunk);
   }
   const size_t n_jobs = targets.size();
@@ -148,6 +158,54 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
     return;
   }
   pool.run(n_tasks, run_task);
+}
+
+size_t packed_size_x16(const WeightView& w) {
+  const auto slot = static_cast<uint32_t>(w.type);
+  if ((w.type != GgmlType::Q4_0 && w.type != GgmlType::Q4_1 && w.type != GgmlType::Q8_0) ||
+      w.rows <= 0 || w.rows % 16 != 0 || w.cols <= 0 || w.cols % 32 != 0 ||
+      !active_kernels().matmul_rows_x16[slot]) {
+    return 0;
+  }
+  const size_t parts = w.type == GgmlType::Q8_0 ? 8 : 4;
+  return static_cast<size_t>(w.rows / 16) * static_cast<size_t>(w.cols / 32) * (64 + parts * 64);
+}
+
+void pack_weights_x16(const WeightView& w, uint8_t* dst) {
+  const int64_t nc = w.cols / 32;
+  const size_t row_bytes = ggml_row_size(w.type, w.cols);
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  const int parts = w.type == GgmlType::Q8_0 ? 8 : 4;
+  for (int64_t g = 0; g < w.rows / 16; ++g) {
+    for (int64_t c = 0; c < nc; ++c, dst += 64 + parts * 64) {
+      auto* dm = reinterpret_cast<uint16_t*>(dst);
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* row = src + static_cast<size_t>(g * 16 + r) * row_bytes;
+        const uint8_t* qs;
+        uint8_t q8[32];
+        if (w.type == GgmlType::Q8_0) {
+          const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = f32_to_fp16(-128.0f * fp16_to_f32(b->d));
+          for (int j = 0; j < 32; ++j) q8[j] = static_cast<uint8_t>(b->qs[j] ^ 0x80);  // + 128
+          qs = q8;
+        } else if (w.type == GgmlType::Q4_1) {
+          const auto* b = reinterpret_cast<const BlockQ4_1*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = b->m;
+          qs = b->qs;
+        } else {
+          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d); -8 d is exact in fp16 unless it
+          // overflows, which no real scale does.
+          const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = f32_to_fp16(-8.0f * fp16_to_f32(b->d));
+          qs = b->qs;
+        }
+        for (int s = 0; s < parts; ++s) std::memcpy(dst + 64 + 64 * s + 4 * r, qs + 4 * s, 4);
+      }
+    }
+  }
 }
 
 void matmul_ref(const WeightView& w, const float* x, int64_t n, float* y) {
