@@ -51,6 +51,10 @@ struct KernelTable {
   void (*f16_to_f32_row)(const uint16_t* x, float* y, int n);
   float (*dot_f32)(const float* a, const float* b, int n);
   void (*axpy_f32)(float alpha, const float* x, float* y, int n);
+  void (*dot_f16_f32_rows)(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                           float scale, float* out);
+  void (*axpy_f16_f32_rows)(const float* alpha, const uint16_t* x, size_t stride, int rows,
+                            float* y, int n);
   void (*silu_mul_f32)(float* x, const float* up, int n);
   void (*softmax_f32)(float* x, int n);
   void (*quantize_kv_int8)(const float* x, int n, int8_t* q, float* scale, float* zero);

@@ -158,6 +158,44 @@ float dot_kv_int8_f32_v(const int8_t* q, float scale, float zero, const float* b
   return scale * fq + zero * fs;
 }
 
+void dot_f16_f32_rows_v(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                        float scale, float* out) {
+  if (n == 64) {  // the common head size: b stays in registers across the rows
+    __m256 bv[8];
+    for (int k = 0; k < 8; ++k) bv[k] = _mm256_loadu_ps(b + 8 * k);
+    for (int r = 0; r < rows; ++r) {
+      const uint16_t* ar = a + r * stride;
+      __m256 acc0 = _mm256_mul_ps(load_f16x8(ar), bv[0]);
+      __m256 acc1 = _mm256_mul_ps(load_f16x8(ar + 8), bv[1]);
+      for (int k = 2; k < 8; k += 2) {
+        acc0 = _mm256_fmadd_ps(load_f16x8(ar + 8 * k), bv[k], acc0);
+        acc1 = _mm256_fmadd_ps(load_f16x8(ar + 8 * k + 8), bv[k + 1], acc1);
+      }
+      out[r] = scale * hsum(_mm256_add_ps(acc0, acc1));
+    }
+    return;
+  }
+  for (int r = 0; r < rows; ++r) out[r] = scale * dot_f16_f32_v(a + r * stride, b, n);
+}
+
+void axpy_f16_f32_rows_v(const float* alpha, const uint16_t* x, size_t stride, int rows, float* y,
+                         int n) {
+  int j = 0;
+  for (; j + 64 <= n; j += 64) {  // 64 columns of y live in 8 registers across all rows
+    __m256 acc[8];
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_loadu_ps(y + j + 8 * k);
+    for (int r = 0; r < rows; ++r) {
+      const __m256 va = _mm256_set1_ps(alpha[r]);
+      const uint16_t* xr = x + r * stride + j;
+      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(va, load_f16x8(xr + 8 * k), acc[k]);
+    }
+    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(y + j + 8 * k, acc[k]);
+  }
+  if (j < n) {
+    for (int r = 0; r < rows; ++r) axpy_f16_f32_v(alpha[r], x + r * stride + j, y + j, n - j);
+  }
+}
+
 // The scalar exp_poly_s polynomial, 8 lanes at a time (fma-contracted, so within an ulp or so).
 inline __m256 exp_poly8(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
@@ -245,6 +283,8 @@ void fill_vec_avx2(KernelTable& t) {
   t.f16_to_f32_row = f16_to_f32_row_v;
   t.dot_f32 = dot_f32_v;
   t.axpy_f32 = axpy_f32_v;
+  t.dot_f16_f32_rows = dot_f16_f32_rows_v;
+  t.axpy_f16_f32_rows = axpy_f16_f32_rows_v;
   t.silu_mul_f32 = silu_mul_f32_v;
   t.softmax_f32 = softmax_f32_v;
   t.quantize_kv_int8 = quantize_kv_int8_v;

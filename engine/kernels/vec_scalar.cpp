@@ -66,6 +66,15 @@ float dot_kv_int8_f32_s(const int8_t* q, float scale, float zero, const float* b
   return scale * qb + zero * sb;
 }
 
+void dot_f16_f32_rows_s(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                        float scale, float* out) {
+  for (int r = 0; r < rows; ++r) out[r] = scale * dot_f16_f32_s(a + r * stride, b, n);
+}
+void axpy_f16_f32_rows_s(const float* alpha, const uint16_t* x, size_t stride, int rows, float* y,
+                         int n) {
+  for (int r = 0; r < rows; ++r) axpy_f16_f32_s(alpha[r], x + r * stride, y, n);
+}
+
 // exp(x) = 2^k * exp(r), k = round(x / ln2), r = x - k ln2 in [-ln2/2, ln2/2]; degree 6.
 // Plain comparisons for the clamp: std::fmin/fmax are libm calls at baseline x86-64.
 float exp_poly_s(float x) {
@@ -115,6 +124,8 @@ void fill_vec_scalar(KernelTable& t) {
   t.f16_to_f32_row = f16_to_f32_row_s;
   t.dot_f32 = dot_f32_s;
   t.axpy_f32 = axpy_f32_s;
+  t.dot_f16_f32_rows = dot_f16_f32_rows_s;
+  t.axpy_f16_f32_rows = axpy_f16_f32_rows_s;
   t.silu_mul_f32 = silu_mul_f32_s;
   t.softmax_f32 = softmax_f32_s;
   t.quantize_kv_int8 = quantize_kv_int8_s;

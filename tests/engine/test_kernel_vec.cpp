@@ -81,6 +81,31 @@ TEST(KernelVec, FloatAndHalfPrimitivesMatchScalar) {
   }
 }
 
+TEST(KernelVec, BlockRowsMatchPerRowPrimitives) {
+  std::mt19937 rng(9);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    IsaGuard g(static_cast<IsaLevel>(lvl));
+    for (int n : {8, 33, 64, 128}) {
+      for (int rows : {1, 5, 16}) {
+        const size_t stride = static_cast<size_t>(n) + 24;
+        const auto xs = to_f16(random_floats(static_cast<int>(stride) * rows, rng));
+        const auto b = random_floats(n, rng), alpha = random_floats(rows, rng);
+        std::vector<float> out(static_cast<size_t>(rows));
+        dot_f16_f32_rows(xs.data(), stride, rows, b.data(), n, 0.5f, out.data());
+        auto y = random_floats(n, rng);
+        auto y_ref = y;
+        axpy_f16_f32_rows(alpha.data(), xs.data(), stride, rows, y.data(), n);
+        for (int r = 0; r < rows; ++r) {
+          EXPECT_NEAR(out[r], 0.5f * dot_f16_f32(xs.data() + r * stride, b.data(), n), 1e-4)
+              << lvl << " n=" << n;
+          axpy_f16_f32(alpha[r], xs.data() + r * stride, y_ref.data(), n);
+        }
+        for (int j = 0; j < n; ++j) EXPECT_NEAR(y[j], y_ref[j], 1e-5) << lvl << " n=" << n;
+      }
+    }
+  }
+}
+
 TEST(KernelVec, SiluMulAndSoftmaxMatchDefinition) {
   std::mt19937 rng(5);
   for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
