@@ -42,6 +42,8 @@ struct KernelTable {
   IsaLevel isa;
   MatmulRowsFn matmul_rows[kTypeSlots];  // nullptr = type not handled
   QuantizeActsFn quantize_acts;
+  // Weights packed by pack_weights_x16 (r0, r1 multiples of 16), by type; nullptr = none.
+  MatmulRowsFn matmul_rows_x16[kTypeSlots];
   // vec.h primitives
   float (*dot_f16_f32)(const uint16_t* a, const float* b, int n);
   void (*axpy_f16_f32)(float alpha, const uint16_t* x, float* y, int n);
@@ -49,6 +51,12 @@ struct KernelTable {
   void (*f16_to_f32_row)(const uint16_t* x, float* y, int n);
   float (*dot_f32)(const float* a, const float* b, int n);
   void (*axpy_f32)(float alpha, const float* x, float* y, int n);
+  void (*dot_f16_f32_rows)(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                           float scale, float* out);
+  void (*axpy_f16_f32_rows)(const float* alpha, const uint16_t* x, size_t stride, int rows,
+                            float* y, int n);
+  void (*silu_mul_f32)(float* x, const float* up, int n);
+  void (*softmax_f32)(float* x, int n);
   void (*quantize_kv_int8)(const float* x, int n, int8_t* q, float* scale, float* zero);
   float (*dot_kv_int8_f32)(const int8_t* q, float scale, float zero, const float* b, int n);
   void (*axpy_kv_int8_f32)(float alpha, const int8_t* q, float scale, float zero, float* y, int n);

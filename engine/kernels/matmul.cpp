@@ -1,6 +1,7 @@
 #include "engine/kernels/matmul.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "engine/kernels/dequant.h"
 #include "engine/kernels/kernel_table.h"
+#include "engine/kernels/quant_blocks.h"
 
 namespace toolgate::engine {
 
@@ -54,22 +56,40 @@ MatmulScratch& MatmulScratch::operator=(MatmulScratch&&) noexcept = default;
 
 void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
-  const auto traits = ggml_type_traits(static_cast<uint32_t>(w.type));
+  const MatmulTarget t{w, y};
+  matmul_multi(std::span<const MatmulTarget>(&t, 1), x, n, pool, scratch);
+}
+
+void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t n,
+                  ThreadPool& pool, MatmulScratch& scratch) {
+  constexpr size_t kMaxTargets = 4;
+  if (targets.empty()) return;
+  if (targets.size() > kMaxTargets) throw std::invalid_argument("matmul_multi: too many targets");
   const KernelTable& k = active_kernels();
-  const auto slot = static_cast<uint32_t>(w.type);
-  if (!traits || slot >= static_cast<uint32_t>(kTypeSlots) || !k.matmul_rows[slot]) {
-    throw std::invalid_argument("matmul: unsupported weight type " +
-                                std::string(ggml_type_name(w.type)));
+  const int64_t cols = targets[0].w.cols;
+  bool any_quant = false;
+  int64_t total_rows = 0;
+  for (const MatmulTarget& t : targets) {
+    const WeightView& w = t.w;
+    const auto traits = ggml_type_traits(static_cast<uint32_t>(w.type));
+    const auto slot = static_cast<uint32_t>(w.type);
+    if (!traits || slot >= static_cast<uint32_t>(kTypeSlots) || !k.matmul_rows[slot]) {
+      throw std::invalid_argument("matmul: unsupported weight type " +
+                                  std::string(ggml_type_name(w.type)));
+    }
+    if (w.rows < 0 || w.cols <= 0 || n < 0 || w.cols % traits->block_size != 0 ||
+        w.cols != cols) {
+      throw std::invalid_argument("matmul: bad shape for " + std::string(traits->name) +
+                                  ": rows " + std::to_string(w.rows) + " cols " +
+                                  std::to_string(w.cols));
+    }
+    any_quant = any_quant || !is_float_type(w.type);
+    total_rows += w.rows;
   }
-  if (w.rows < 0 || w.cols <= 0 || n < 0 || w.cols % traits->block_size != 0) {
-    throw std::invalid_argument("matmul: bad shape for " + std::string(traits->name) + ": rows " +
-                                std::to_string(w.rows) + " cols " + std::to_string(w.cols));
-  }
-  if (n == 0 || w.rows == 0) return;
-  const int64_t cols = w.cols;
+  if (n == 0 || total_rows == 0) return;
 
   QuantActs qa{nullptr, nullptr, nullptr, nullptr, cols};
-  if (!is_float_type(w.type)) {
+  if (any_quant) {
     auto& b = scratch.buffers();
     const auto total = static_cast<size_t>(n * cols);
     int8_t* qs = b.qs.ensure(total);
@@ -94,25 +114,98 @@ void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool
     qa = QuantActs{qs, d, s16, s32, cols};
   }
 
-  const MatmulRowsFn fn = k.matmul_rows[slot];
-  const auto* wdata = static_cast<const uint8_t*>(w.data);
-  const size_t row_bytes = ggml_row_size(w.type, cols);
-  const int64_t rows = w.rows;
+  struct Job {
+    MatmulRowsFn fn;
+    const uint8_t* w;
+    size_t row_bytes;
+    int64_t rows;
+    float* y;
+    int first_task;  // tasks [first_task, next job's first_task) cover this matrix
+  };
+  Job jobs[kMaxTargets];
+  // About four tasks per thread over all matrices: dynamic hand-out evens out a thread that
+  // gets descheduled (the machine is shared) without making tasks so small that claiming them
+  // shows.
+  const int64_t target_tasks = static_cast<int64_t>(pool.size()) * 4;
+  int64_t chunk = (total_rows + target_tasks - 1) / target_tasks;
+  // Multiples of 16 rows: the unit of the packed layout (and whole y cache lines).
+  chunk = pool.size() == 1 ? total_rows : std::max<int64_t>(16, (chunk + 15) / 16 * 16);
+  int n_tasks = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightView& w = targets[i].w;
+    const MatmulRowsFn packed_fn = k.matmul_rows_x16[static_cast<uint32_t>(w.type)];
+    if (w.packed && packed_fn) {
+      jobs[i] = Job{packed_fn, static_cast<const uint8_t*>(w.packed), 0, w.rows,
+                    targets[i].y, n_tasks};
+    } else {
+      jobs[i] = Job{k.matmul_rows[static_cast<uint32_t>(w.type)],
+                    static_cast<const uint8_t*>(w.data), ggml_row_size(w.type, cols), w.rows,
+                    targets[i].y, n_tasks};
+    }
+    n_tasks += static_cast<int>((w.rows + chunk - 1) / chunk);
+  }
+  const size_t n_jobs = targets.size();
+  auto run_task = [&](int t, int) {
+    size_t j = 0;
+    while (j + 1 < n_jobs && t >= jobs[j + 1].first_task) ++j;
+    const Job& job = jobs[j];
+    const int64_t r0 = (t - job.first_task) * chunk;
+    const int64_t r1 = std::min(job.rows, r0 + chunk);
+    if (r0 < r1) job.fn(job.w, job.row_bytes, r0, r1, qa, x, cols, n, job.y, job.rows);
+  };
   if (pool.size() == 1) {
-    fn(wdata, row_bytes, 0, rows, qa, x, cols, n, y, rows);
+    for (int t = 0; t < n_tasks; ++t) run_task(t, 0);
     return;
   }
-  // About four tasks per thread: dynamic hand-out evens out a thread that gets descheduled
-  // (the machine is shared) without making tasks so small that claiming them shows.
-  const int64_t target_tasks = static_cast<int64_t>(pool.size()) * 4;
-  int64_t chunk = (rows + target_tasks - 1) / target_tasks;
-  chunk = std::max<int64_t>(4, (chunk + 3) / 4 * 4);
-  const int n_tasks = static_cast<int>((rows + chunk - 1) / chunk);
-  pool.run(n_tasks, [&](int t, int) {
-    const int64_t r0 = t * chunk;
-    const int64_t r1 = std::min(rows, r0 + chunk);
-    fn(wdata, row_bytes, r0, r1, qa, x, cols, n, y, rows);
-  });
+  pool.run(n_tasks, run_task);
+}
+
+size_t packed_size_x16(const WeightView& w) {
+  const auto slot = static_cast<uint32_t>(w.type);
+  if ((w.type != GgmlType::Q4_0 && w.type != GgmlType::Q4_1 && w.type != GgmlType::Q8_0) ||
+      w.rows <= 0 || w.rows % 16 != 0 || w.cols <= 0 || w.cols % 32 != 0 ||
+      !active_kernels().matmul_rows_x16[slot]) {
+    return 0;
+  }
+  const size_t parts = w.type == GgmlType::Q8_0 ? 8 : 4;
+  return static_cast<size_t>(w.rows / 16) * static_cast<size_t>(w.cols / 32) * (64 + parts * 64);
+}
+
+void pack_weights_x16(const WeightView& w, uint8_t* dst) {
+  const int64_t nc = w.cols / 32;
+  const size_t row_bytes = ggml_row_size(w.type, w.cols);
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  const int parts = w.type == GgmlType::Q8_0 ? 8 : 4;
+  for (int64_t g = 0; g < w.rows / 16; ++g) {
+    for (int64_t c = 0; c < nc; ++c, dst += 64 + parts * 64) {
+      auto* dm = reinterpret_cast<uint16_t*>(dst);
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* row = src + static_cast<size_t>(g * 16 + r) * row_bytes;
+        const uint8_t* qs;
+        uint8_t q8[32];
+        if (w.type == GgmlType::Q8_0) {
+          const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = f32_to_fp16(-128.0f * fp16_to_f32(b->d));
+          for (int j = 0; j < 32; ++j) q8[j] = static_cast<uint8_t>(b->qs[j] ^ 0x80);  // + 128
+          qs = q8;
+        } else if (w.type == GgmlType::Q4_1) {
+          const auto* b = reinterpret_cast<const BlockQ4_1*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = b->m;
+          qs = b->qs;
+        } else {
+          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d); -8 d is exact in fp16 unless it
+          // overflows, which no real scale does.
+          const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + c;
+          dm[r] = b->d;
+          dm[16 + r] = f32_to_fp16(-8.0f * fp16_to_f32(b->d));
+          qs = b->qs;
+        }
+        for (int s = 0; s < parts; ++s) std::memcpy(dst + 64 + 64 * s + 4 * r, qs + 4 * s, 4);
+      }
+    }
+  }
 }
 
 void matmul_ref(const WeightView& w, const float* x, int64_t n, float* y) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "engine/ggml_type.h"
 #include "engine/kernels/thread_pool.h"
@@ -22,6 +23,9 @@ struct WeightView {
   const void* data;
   int64_t rows;
   int64_t cols;
+  // Optional load-time repack of `data` (pack_weights_x16); used when the active ISA has a
+  // kernel for it, `data` otherwise. Not owned.
+  const void* packed = nullptr;
 };
 
 // Reusable buffers for the quantized activations. Grows to the largest (n, cols) seen and then
@@ -45,6 +49,29 @@ class MatmulScratch {
 // Throws std::invalid_argument for an unsupported type or shape.
 void matmul(const WeightView& w, const float* x, int64_t n, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+
+// One weight matrix and where its product goes (y laid out as for matmul()).
+struct MatmulTarget {
+  WeightView w;
+  float* y;
+};
+// Several products of the same activations (q/k/v, gate/up) in one call: x is quantized once
+// and the rows of all matrices are spread over one pool run, so a decode step pays one
+// fork/join instead of one per matrix. All matrices must have the same cols; at most 4.
+void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t n,
+                  ThreadPool& pool, MatmulScratch& scratch);
+
+// Load-time repack for Q4_0/Q4_1/Q8_0 (the AVX-512 VNNI path): rows in groups of 16, each group
+// block-major; per 32-column block 16 fp16 scales d, 16 fp16 offsets m (w = d * u + m with u
+// unsigned), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
+// qs[4s..4s+3] (nibbles as stored); Q8_0: 8 x 64 bytes likewise, each byte + 128 (m = -128 d).
+// One vpdpbusd then adds four products for all 16 rows at once (lane = row), so a block costs
+// 8 dot instructions per 16 rows instead of 16 dots + 16 converts + 16 broadcasts + horizontal
+// sums per activation row.
+// Returns 0 when w cannot be packed (type, rows % 16, or no packed kernel on the active ISA).
+size_t packed_size_x16(const WeightView& w);
+// Writes packed_size_x16(w) bytes to dst (64-byte aligned).
+void pack_weights_x16(const WeightView& w, uint8_t* dst);
 
 // ---- For tests -------------------------------------------------------------------------------
 // Naive reference: dequantize each weight row to f32, dot in double. Single-threaded.

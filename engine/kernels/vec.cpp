@@ -20,6 +20,16 @@ float dot_f32(const float* a, const float* b, int n) { return active_kernels().d
 void axpy_f32(float alpha, const float* x, float* y, int n) {
   active_kernels().axpy_f32(alpha, x, y, n);
 }
+void dot_f16_f32_rows(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                      float scale, float* out) {
+  active_kernels().dot_f16_f32_rows(a, stride, rows, b, n, scale, out);
+}
+void axpy_f16_f32_rows(const float* alpha, const uint16_t* x, size_t stride, int rows, float* y,
+                       int n) {
+  active_kernels().axpy_f16_f32_rows(alpha, x, stride, rows, y, n);
+}
+void silu_mul_f32(float* x, const float* up, int n) { active_kernels().silu_mul_f32(x, up, n); }
+void softmax_f32(float* x, int n) { active_kernels().softmax_f32(x, n); }
 void quantize_kv_int8(const float* x, int n, int8_t* q, float* scale, float* zero) {
   active_kernels().quantize_kv_int8(x, n, q, scale, zero);
 }

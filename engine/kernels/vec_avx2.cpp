@@ -158,6 +158,111 @@ float dot_kv_int8_f32_v(const int8_t* q, float scale, float zero, const float* b
   return scale * fq + zero * fs;
 }
 
+void dot_f16_f32_rows_v(const uint16_t* a, size_t stride, int rows, const float* b, int n,
+                        float scale, float* out) {
+  if (n == 64) {  // the common head size: b stays in registers across the rows
+    __m256 bv[8];
+    for (int k = 0; k < 8; ++k) bv[k] = _mm256_loadu_ps(b + 8 * k);
+    for (int r = 0; r < rows; ++r) {
+      const uint16_t* ar = a + r * stride;
+      __m256 acc0 = _mm256_mul_ps(load_f16x8(ar), bv[0]);
+      __m256 acc1 = _mm256_mul_ps(load_f16x8(ar + 8), bv[1]);
+      for (int k = 2; k < 8; k += 2) {
+        acc0 = _mm256_fmadd_ps(load_f16x8(ar + 8 * k), bv[k], acc0);
+        acc1 = _mm256_fmadd_ps(load_f16x8(ar + 8 * k + 8), bv[k + 1], acc1);
+      }
+      out[r] = scale * hsum(_mm256_add_ps(acc0, acc1));
+    }
+    return;
+  }
+  for (int r = 0; r < rows; ++r) out[r] = scale * dot_f16_f32_v(a + r * stride, b, n);
+}
+
+void axpy_f16_f32_rows_v(const float* alpha, const uint16_t* x, size_t stride, int rows, float* y,
+                         int n) {
+  int j = 0;
+  for (; j + 64 <= n; j += 64) {  // 64 columns of y live in 8 registers across all rows
+    __m256 acc[8];
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_loadu_ps(y + j + 8 * k);
+    for (int r = 0; r < rows; ++r) {
+      const __m256 va = _mm256_set1_ps(alpha[r]);
+      const uint16_t* xr = x + r * stride + j;
+      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(va, load_f16x8(xr + 8 * k), acc[k]);
+    }
+    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(y + j + 8 * k, acc[k]);
+  }
+  if (j < n) {
+    for (int r = 0; r < rows; ++r) axpy_f16_f32_v(alpha[r], x + r * stride + j, y + j, n - j);
+  }
+}
+
+// The scalar exp_poly_s polynomial, 8 lanes at a time (fma-contracted, so within an ulp or so).
+inline __m256 exp_poly8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+void silu_mul_f32_v(float* x, const float* up, int n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 g = _mm256_loadu_ps(x + j);
+    const __m256 e = exp_poly8(_mm256_xor_ps(g, sign));
+    _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)),
+                                          _mm256_loadu_ps(up + j)));
+  }
+  if (j < n) {
+    alignas(32) float g[8] = {}, u[8] = {};
+    for (int i = j; i < n; ++i) g[i - j] = x[i], u[i - j] = up[i];
+    silu_mul_f32_v(g, u, 8);
+    for (int i = j; i < n; ++i) x[i] = g[i - j];
+  }
+}
+
+void softmax_f32_v(float* x, int n) {
+  __m256 mx8 = _mm256_set1_ps(x[0]);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(x + j));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx8), _mm256_extractf128_ps(mx8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  float mx = _mm_cvtss_f32(m4);
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 sum8 = _mm256_setzero_ps();
+  j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmx));
+    _mm256_storeu_ps(x + j, e);
+    sum8 = _mm256_add_ps(sum8, e);
+  }
+  float sum = hsum(sum8);
+  if (j < n) {
+    alignas(32) float t[8];
+    for (int i = 0; i < 8; ++i) t[i] = j + i < n ? x[j + i] - mx : -87.0f;
+    _mm256_store_ps(t, exp_poly8(_mm256_load_ps(t)));
+    for (int i = j; i < n; ++i) x[i] = t[i - j], sum += t[i - j];
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / sum);
+  j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+  for (; j < n; ++j) x[j] *= 1.0f / sum;
+}
+
 void axpy_kv_int8_f32_v(float alpha, const int8_t* q, float scale, float zero, float* y, int n) {
   const float as = alpha * scale, az = alpha * zero;
   const __m256 vas = _mm256_set1_ps(as), vaz = _mm256_set1_ps(az);
@@ -178,6 +283,10 @@ void fill_vec_avx2(KernelTable& t) {
   t.f16_to_f32_row = f16_to_f32_row_v;
   t.dot_f32 = dot_f32_v;
   t.axpy_f32 = axpy_f32_v;
+  t.dot_f16_f32_rows = dot_f16_f32_rows_v;
+  t.axpy_f16_f32_rows = axpy_f16_f32_rows_v;
+  t.silu_mul_f32 = silu_mul_f32_v;
+  t.softmax_f32 = softmax_f32_v;
   t.quantize_kv_int8 = quantize_kv_int8_v;
   t.dot_kv_int8_f32 = dot_kv_int8_f32_v;
   t.axpy_kv_int8_f32 = axpy_kv_int8_f32_v;

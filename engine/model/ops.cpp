@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/kernels/vec.h"
+
 namespace toolgate::engine::ops {
 
 float fast_exp(float x) {
@@ -23,35 +25,21 @@ float fast_exp(float x) {
   return p * scale;
 }
 
+// ops.cpp is compiled for baseline x86-64: the loops with an exp or a reduction go through the
+// dispatched vec.h kernels (AVX2 where available), the rest auto-vectorizes with SSE.
 void rmsnorm(float* out, const float* x, const float* weight, int n, float eps) {
-  float ss = 0.0f;
-  for (int i = 0; i < n; ++i) ss += x[i] * x[i];
+  const float ss = dot_f32(x, x, n);
   const float inv = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
   for (int i = 0; i < n; ++i) out[i] = x[i] * inv * weight[i];
 }
 
-void silu_mul(float* x, const float* up, int n) {
-  for (int i = 0; i < n; ++i) {
-    const float g = x[i];
-    x[i] = g / (1.0f + fast_exp(-g)) * up[i];
-  }
-}
+void silu_mul(float* x, const float* up, int n) { silu_mul_f32(x, up, n); }
 
 void add(float* x, const float* y, int n) {
   for (int i = 0; i < n; ++i) x[i] += y[i];
 }
 
-void softmax(float* x, int n) {
-  float mx = x[0];
-  for (int i = 1; i < n; ++i) mx = std::fmax(mx, x[i]);
-  float sum = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    x[i] = fast_exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = 1.0f / sum;
-  for (int i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int n) { softmax_f32(x, n); }
 
 void rope_adjacent(float* h, const float* cos, const float* sin, int rope_dim) {
   for (int i = 0; i < rope_dim / 2; ++i) {

@@ -111,9 +111,8 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
     const LayerWeights& L = w_.layers[l];
     // Attention block.
     for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps);
-    matmul(L.wq, xb_.data(), T, q_.data(), pool_, scratch_);
-    matmul(L.wk, xb_.data(), T, k_.data(), pool_, scratch_);
-    matmul(L.wv, xb_.data(), T, v_.data(), pool_, scratch_);
+    const MatmulTarget qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
+    matmul_multi(qkv, xb_.data(), T, pool_, scratch_);
     for (int t = 0; t < T; ++t) {
       float* q = &q_[size_t(t) * QD];
       float* k = &k_[size_t(t) * KD];
@@ -140,8 +139,8 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
 
     // MLP block (SwiGLU).
     for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps);
-    matmul(L.w_gate, xb_.data(), T, gate_.data(), pool_, scratch_);
-    matmul(L.w_up, xb_.data(), T, up_.data(), pool_, scratch_);
+    const MatmulTarget gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
+    matmul_multi(gate_up, xb_.data(), T, pool_, scratch_);
     pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
     matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
     for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
@@ -196,30 +195,37 @@ void Transformer::attention(int layer, std::span<const BatchSeq> batch, KvStore&
     const int n_ctx = tok_pos_[t] + 1;
     const float* q = &q_[size_t(t) * QD + size_t(h) * HD];
     float* sc = &scores_[size_t(thread) * max_context_];
+    float* out = &att_[size_t(t) * QD + size_t(h) * HD];
+    if (f16) {
+      // One call per KV block (its slots are contiguous rows, KD apart).
+      for (int p0 = 0; p0 < n_ctx; p0 += BS) {
+        const int block = b.block_table[p0 / BS], rows = std::min(BS, n_ctx - p0);
+        const uint16_t* k = static_cast<const uint16_t*>(kv.rows(block, layer, 0)) + g * HD;
+        dot_f16_f32_rows(k, size_t(KD), rows, q, HD, scale, sc + p0);
+      }
+      ops::softmax(sc, n_ctx);
+      for (int i = 0; i < HD; ++i) out[i] = 0.0f;
+      for (int p0 = 0; p0 < n_ctx; p0 += BS) {
+        const int block = b.block_table[p0 / BS], rows = std::min(BS, n_ctx - p0);
+        const uint16_t* v = static_cast<const uint16_t*>(kv.rows(block, layer, 1)) + g * HD;
+        axpy_f16_f32_rows(sc + p0, v, size_t(KD), rows, out, HD);
+      }
+      return;
+    }
+    // Int8 rows carry a scale/zero per slot and head: one call per position.
     for (int p = 0; p < n_ctx; ++p) {
       const int block = b.block_table[p / BS], slot = p % BS;
-      if (f16) {
-        const uint16_t* k = static_cast<const uint16_t*>(kv.rows(block, layer, 0)) + size_t(slot) * KD + g * HD;
-        sc[p] = dot_f16_f32(k, q, HD) * scale;
-      } else {
-        const int8_t* k = static_cast<const int8_t*>(kv.rows(block, layer, 0)) + size_t(slot) * KD + g * HD;
-        const float* prm = kv.params(block, layer, 0) + (size_t(slot) * hp_.n_head_kv + g) * 2;
-        sc[p] = dot_kv_int8_f32(k, prm[0], prm[1], q, HD) * scale;
-      }
+      const int8_t* k = static_cast<const int8_t*>(kv.rows(block, layer, 0)) + size_t(slot) * KD + g * HD;
+      const float* prm = kv.params(block, layer, 0) + (size_t(slot) * hp_.n_head_kv + g) * 2;
+      sc[p] = dot_kv_int8_f32(k, prm[0], prm[1], q, HD) * scale;
     }
     ops::softmax(sc, n_ctx);
-    float* out = &att_[size_t(t) * QD + size_t(h) * HD];
     for (int i = 0; i < HD; ++i) out[i] = 0.0f;
     for (int p = 0; p < n_ctx; ++p) {
       const int block = b.block_table[p / BS], slot = p % BS;
-      if (f16) {
-        const uint16_t* v = static_cast<const uint16_t*>(kv.rows(block, layer, 1)) + size_t(slot) * KD + g * HD;
-        axpy_f16_f32(sc[p], v, out, HD);
-      } else {
-        const int8_t* v = static_cast<const int8_t*>(kv.rows(block, layer, 1)) + size_t(slot) * KD + g * HD;
-        const float* prm = kv.params(block, layer, 1) + (size_t(slot) * hp_.n_head_kv + g) * 2;
-        axpy_kv_int8_f32(sc[p], v, prm[0], prm[1], out, HD);
-      }
+      const int8_t* v = static_cast<const int8_t*>(kv.rows(block, layer, 1)) + size_t(slot) * KD + g * HD;
+      const float* prm = kv.params(block, layer, 1) + (size_t(slot) * hp_.n_head_kv + g) * 2;
+      axpy_kv_int8_f32(sc[p], v, prm[0], prm[1], out, HD);
     }
   });
 }

@@ -1,5 +1,6 @@
 #include "engine/model/weights.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -49,6 +50,21 @@ Weights Weights::from_gguf(const GgufFile& f, const HParams& hp) {
     l.w_up = matrix(f, p + "ffn_up.weight", hp.n_ff, hp.n_embd);
     l.w_down = matrix(f, p + "ffn_down.weight", hp.n_embd, hp.n_ff);
     w.layers.push_back(l);
+  }
+  const char* no_repack = std::getenv("TOOLGATE_NO_REPACK");
+  if (!no_repack || !*no_repack || *no_repack == '0') {
+    auto pack = [&w](WeightView& v) {
+      const size_t bytes = packed_size_x16(v);
+      if (bytes == 0) return;
+      auto* p = static_cast<uint8_t*>(::operator new[](bytes, std::align_val_t(64)));
+      w.packed_storage.emplace_back(p);
+      pack_weights_x16(v, p);
+      v.packed = p;
+    };
+    for (LayerWeights& l : w.layers) {
+      for (WeightView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*v);
+    }
+    pack(w.output);
   }
   return w;
 }

@@ -1,5 +1,8 @@
 #pragma once
 // Tensor views of a llama/qwen2 checkpoint, pointing into the mapped GGUF (no copies).
+#include <cstdint>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "engine/kernels/matmul.h"
@@ -29,6 +32,14 @@ struct Weights {
   const float* output_norm;  // (n_embd)
   WeightView output;         // (n_vocab, n_embd); the embedding itself when tied
   std::vector<LayerWeights> layers;
+
+  // Load-time repacks of Q4_0/Q4_1 matrices for the active ISA's fastest kernel (the views'
+  // `packed` point here). Skipped when TOOLGATE_NO_REPACK is set to a non-empty value
+  // other than 0 (A/B measurements).
+  struct AlignedDelete {
+    void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::vector<std::unique_ptr<uint8_t[], AlignedDelete>> packed_storage;
 
   // Looks up every tensor and checks its shape and type; throws naming the offending tensor.
   static Weights from_gguf(const GgufFile& file, const HParams& hp);

@@ -100,11 +100,17 @@ std::vector<float> make_acts(int64_t n, int64_t cols, std::mt19937& rng) {
 }
 
 void check_matmul(GgmlType type, int64_t rows, int64_t cols, int64_t n, bool random_bytes,
-                  ThreadPool& pool, MatmulScratch& scratch, uint32_t seed) {
+                  ThreadPool& pool, MatmulScratch& scratch, uint32_t seed,
+                  const void* packed = nullptr) {
   std::mt19937 rng(seed);
   const auto w = make_weights(type, rows, cols, random_bytes, rng);
   const auto x = make_acts(n, cols, rng);
-  const WeightView view{type, w.data(), rows, cols};
+  WeightView view{type, w.data(), rows, cols};
+  // The packed copy must come from the same weights: callers pass a buffer to fill.
+  if (packed) {
+    pack_weights_x16(view, static_cast<uint8_t*>(const_cast<void*>(packed)));
+    view.packed = packed;
+  }
   std::vector<float> y(static_cast<size_t>(n * rows), NAN), ref(static_cast<size_t>(n * rows));
   matmul(view, x.data(), n, y.data(), pool, scratch);
   matmul_ref(view, x.data(), n, ref.data());
@@ -180,6 +186,35 @@ TEST(KernelMatmul, LargerMatrixAcrossThreads) {
       check_matmul(type, 301, 1536, 5, false, pool, scratch, 7);
     }
   }
+}
+
+TEST(KernelMatmul, PackedX16MatchesReference) {
+  ThreadPool pool1(1), pool2(2);
+  MatmulScratch scratch;
+  uint32_t seed = 500;
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0}) {
+    for (int64_t rows : {16, 48, 320}) {
+      for (int64_t cols : {64, 576}) {
+        const WeightView probe{type, nullptr, rows, cols};
+        const size_t bytes = packed_size_x16(probe);
+        if (bytes == 0) GTEST_SKIP() << "no packed kernel on " << isa_name(active_isa());
+        std::vector<uint8_t> storage(bytes + 64);
+        void* buf = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+        // Packed on the detected ISA; the lower ISAs must fall back to the unpacked rows.
+        for (IsaLevel isa : available_isas()) {
+          IsaGuard guard(isa);
+          for (int64_t n : {1, 3, 4, 5, 17, 70}) {
+            for (bool random_bytes : {false, true}) {
+              check_matmul(type, rows, cols, n, random_bytes, n % 2 ? pool1 : pool2, scratch,
+                           seed++, buf);
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q4_1, nullptr, 17, 64}), 0u);
+  EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q4_K, nullptr, 16, 256}), 0u);
 }
 
 TEST(KernelMatmul, RejectsBadShapesAndTypes) {

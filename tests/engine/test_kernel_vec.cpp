@@ -1,6 +1,7 @@
 // vec.h primitives on every ISA path vs the scalar path (and vs their definition).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -75,6 +76,55 @@ TEST(KernelVec, FloatAndHalfPrimitivesMatchScalar) {
         EXPECT_NEAR(ax[j], ax_ref[j], 1e-6f) << lvl;
         EXPECT_EQ(conv[j], conv_ref[j]) << lvl << " j=" << j;  // both round to nearest even
         EXPECT_EQ(back[j], back_ref[j]) << lvl;
+      }
+    }
+  }
+}
+
+TEST(KernelVec, BlockRowsMatchPerRowPrimitives) {
+  std::mt19937 rng(9);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    IsaGuard g(static_cast<IsaLevel>(lvl));
+    for (int n : {8, 33, 64, 128}) {
+      for (int rows : {1, 5, 16}) {
+        const size_t stride = static_cast<size_t>(n) + 24;
+        const auto xs = to_f16(random_floats(static_cast<int>(stride) * rows, rng));
+        const auto b = random_floats(n, rng), alpha = random_floats(rows, rng);
+        std::vector<float> out(static_cast<size_t>(rows));
+        dot_f16_f32_rows(xs.data(), stride, rows, b.data(), n, 0.5f, out.data());
+        auto y = random_floats(n, rng);
+        auto y_ref = y;
+        axpy_f16_f32_rows(alpha.data(), xs.data(), stride, rows, y.data(), n);
+        for (int r = 0; r < rows; ++r) {
+          EXPECT_NEAR(out[r], 0.5f * dot_f16_f32(xs.data() + r * stride, b.data(), n), 1e-4)
+              << lvl << " n=" << n;
+          axpy_f16_f32(alpha[r], xs.data() + r * stride, y_ref.data(), n);
+        }
+        for (int j = 0; j < n; ++j) EXPECT_NEAR(y[j], y_ref[j], 1e-5) << lvl << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST(KernelVec, SiluMulAndSoftmaxMatchDefinition) {
+  std::mt19937 rng(5);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    IsaGuard g(static_cast<IsaLevel>(lvl));
+    for (int n : kLengths) {
+      if (n == 0) continue;
+      const auto gate = random_floats(n, rng, 12.0f), up = random_floats(n, rng);
+      auto s = gate;
+      silu_mul_f32(s.data(), up.data(), n);
+      auto p = random_floats(n, rng, 30.0f);
+      const auto logits = p;
+      softmax_f32(p.data(), n);
+      double mx = logits[0], z = 0;
+      for (float v : logits) mx = std::max<double>(mx, v);
+      for (float v : logits) z += std::exp(v - mx);
+      for (int j = 0; j < n; ++j) {
+        const double silu = gate[j] / (1.0 + std::exp(-static_cast<double>(gate[j]))) * up[j];
+        EXPECT_NEAR(s[j], silu, 1e-5 * (std::fabs(silu) + 1e-3)) << lvl << " n=" << n;
+        EXPECT_NEAR(p[j], std::exp(logits[j] - mx) / z, 1e-6) << lvl << " n=" << n;
       }
     }
   }
