@@ -155,8 +155,10 @@ TEST_F(ServerFixture, ClientDisconnectMidStreamCancelsTheGeneration) {
   start(10ms, 100000);
   {
     Client c(server->port());
-    c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: " + std::to_string(kStream.size()) + "\r\n\r\n" + kStream);
+    c.send(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(kStream.size()) + "\r\n\r\n" + kStream);
     http::response_parser<http::empty_body> p;
     http::read_header(c.socket(), c.buffer(), p);
     ASSERT_EQ(p.get().result_int(), 200);
@@ -275,8 +277,10 @@ TEST_F(ServerFixture, QueuedRequestRunsWhenASlotFrees) {
 TEST_F(ServerFixture, ExpectContinueGetsInterimResponse) {
   start();
   Client c(server->port());
-  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-         "Content-Length: " + std::to_string(kChat.size()) + "\r\n\r\n");
+  c.send(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(kChat.size()) + "\r\n\r\n");
   char buf[25] = {};
   net::read(c.socket(), net::buffer(buf, 25));
   EXPECT_EQ(std::string(buf, 25), "HTTP/1.1 100 Continue\r\n\r\n");
