@@ -53,15 +53,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void start(const tcp::resolver::results_type& endpoints) {
-    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec,
-                                                                 const tcp::endpoint&) {
-      if (ec) {
-        ++self->results_.errors;
-        return;
-      }
-      self->stream_.socket().set_option(tcp::no_delay(true));
-      self->send();
-    });
+    stream_.async_connect(endpoints,
+                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                            if (ec) {
+                              ++self->results_.errors;
+                              return;
+                            }
+                            self->stream_.socket().set_option(tcp::no_delay(true));
+                            self->send();
+                          });
   }
 
  private:
@@ -115,13 +115,20 @@ int main(int argc, char** argv) {
   Config cfg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") cfg.host = v;
-    else if (k == "--port") cfg.port = v;
-    else if (k == "--path") cfg.path = v;
-    else if (k == "--connections") cfg.connections = std::stoi(v);
-    else if (k == "--seconds") cfg.seconds = std::stoi(v);
-    else if (k == "--threads") cfg.threads = std::stoi(v);
-    else if (k == "--api-key") cfg.api_key = v;
+    if (k == "--host")
+      cfg.host = v;
+    else if (k == "--port")
+      cfg.port = v;
+    else if (k == "--path")
+      cfg.path = v;
+    else if (k == "--connections")
+      cfg.connections = std::stoi(v);
+    else if (k == "--seconds")
+      cfg.seconds = std::stoi(v);
+    else if (k == "--threads")
+      cfg.threads = std::stoi(v);
+    else if (k == "--api-key")
+      cfg.api_key = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -34,11 +34,14 @@ struct Config {
   int num_prompts = 32;
   int concurrency = 8;
   int max_tokens = 128;
-  std::vector<std::string> prompts = {
-      "Explain how a hash map works.", "Write a short poem about the sea.",
-      "What are the main causes of inflation?", "Describe the water cycle for a child.",
-      "Give three tips for writing clean code.", "Summarize the plot of Hamlet.",
-      "How do vaccines train the immune system?", "What is the difference between TCP and UDP?"};
+  std::vector<std::string> prompts = {"Explain how a hash map works.",
+                                      "Write a short poem about the sea.",
+                                      "What are the main causes of inflation?",
+                                      "Describe the water cycle for a child.",
+                                      "Give three tips for writing clean code.",
+                                      "Summarize the plot of Hamlet.",
+                                      "How do vaccines train the immune system?",
+                                      "What is the difference between TCP and UDP?"};
 };
 
 struct RequestResult {
@@ -151,14 +154,22 @@ int main(int argc, char** argv) {
   std::optional<std::string> prompt;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") cfg.host = v;
-    else if (k == "--port") cfg.port = v;
-    else if (k == "--model") cfg.model = v;
-    else if (k == "--num-prompts") cfg.num_prompts = std::stoi(v);
-    else if (k == "--concurrency") cfg.concurrency = std::stoi(v);
-    else if (k == "--max-tokens") cfg.max_tokens = std::stoi(v);
-    else if (k == "--api-key") cfg.api_key = v;
-    else if (k == "--prompt") prompt = v;
+    if (k == "--host")
+      cfg.host = v;
+    else if (k == "--port")
+      cfg.port = v;
+    else if (k == "--model")
+      cfg.model = v;
+    else if (k == "--num-prompts")
+      cfg.num_prompts = std::stoi(v);
+    else if (k == "--concurrency")
+      cfg.concurrency = std::stoi(v);
+    else if (k == "--max-tokens")
+      cfg.max_tokens = std::stoi(v);
+    else if (k == "--api-key")
+      cfg.api_key = v;
+    else if (k == "--prompt")
+      prompt = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

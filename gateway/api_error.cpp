@@ -54,8 +54,8 @@ ApiError ApiError::route_not_found(const std::string& method, const std::string&
 }
 
 ApiError ApiError::method_not_allowed(const std::string& method, const std::string& path) {
-  return ApiError{405, "Method " + method + " is not allowed for " + path,
-                  "invalid_request_error", std::nullopt, "method_not_allowed"};
+  return ApiError{405, "Method " + method + " is not allowed for " + path, "invalid_request_error",
+                  std::nullopt, "method_not_allowed"};
 }
 
 ApiError ApiError::body_too_large(uint64_t limit) {
@@ -64,13 +64,17 @@ ApiError ApiError::body_too_large(uint64_t limit) {
 }
 
 ApiError ApiError::overloaded(int retry_after_seconds) {
-  return ApiError{429, "The server is handling too many requests. Please retry shortly.",
-                  "rate_limit_error", std::nullopt, "rate_limit_exceeded", retry_after_seconds};
+  return ApiError{429,
+                  "The server is handling too many requests. Please retry shortly.",
+                  "rate_limit_error",
+                  std::nullopt,
+                  "rate_limit_exceeded",
+                  retry_after_seconds};
 }
 
 ApiError ApiError::unavailable(std::string message, int retry_after_seconds) {
-  return ApiError{503, std::move(message), "server_error", std::nullopt, "service_unavailable",
-                  retry_after_seconds};
+  return ApiError{503,          std::move(message),    "server_error",
+                  std::nullopt, "service_unavailable", retry_after_seconds};
 }
 
 ApiError ApiError::context_length_exceeded(std::string engine_message) {

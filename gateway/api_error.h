@@ -27,7 +27,7 @@ struct ApiError {
   static ApiError route_not_found(const std::string& method, const std::string& path);
   static ApiError method_not_allowed(const std::string& method, const std::string& path);
   static ApiError body_too_large(uint64_t limit);
-  static ApiError overloaded(int retry_after_seconds);     // 429
+  static ApiError overloaded(int retry_after_seconds);                        // 429
   static ApiError unavailable(std::string message, int retry_after_seconds);  // 503
   static ApiError context_length_exceeded(std::string engine_message);
   static ApiError internal(std::string message);

@@ -10,7 +10,8 @@ namespace {
 bool constant_time_equal(std::string_view a, std::string_view b) {
   unsigned diff = static_cast<unsigned>(a.size() ^ b.size());
   for (size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b.empty() ? 0 : b[i % b.size()]);
+    diff |= static_cast<unsigned char>(a[i]) ^
+            static_cast<unsigned char>(b.empty() ? 0 : b[i % b.size()]);
   return diff == 0;
 }
 

@@ -45,7 +45,7 @@ struct ChoiceState {
   int generation = 0;                             // round counter, guards stale events
   std::unique_ptr<ToolCallStreamParser> parser;
   ojson conversation;  // copied from the request on the first server-tool round
-  int rounds = 0;     // server-tool rounds done
+  int rounds = 0;      // server-tool rounds done
 
   std::string content;        // all client-visible content
   std::string round_content;  // content of the current round (goes into the tool loop)
@@ -84,8 +84,8 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
 
   void start() override {
     try {
-      auto planned = plan_generation(req_, model_, env_.toolbox,
-                                     PlanLimits{env_.max_tokens_per_request});
+      auto planned =
+          plan_generation(req_, model_, env_.toolbox, PlanLimits{env_.max_tokens_per_request});
       if (auto* err = std::get_if<ApiError>(&planned)) return fail(*err);
       plan_ = std::move(std::get<GenerationPlan>(planned));
       if (!model_.engine || !model_.renderer)
@@ -94,10 +94,10 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
       choices_.resize(static_cast<size_t>(req_.n));
       for (int i = 0; i < req_.n; ++i) choices_[static_cast<size_t>(i)].index = i;
       auto messages = std::make_shared<ojson>(messages_to_template_json(req_.messages));
-      prepare_prompt(messages, plan_.tools.forced_prefix, [self = shared_from_this(), messages](
-                                                              std::vector<int32_t> tokens) {
-        self->submit_first_round(std::move(tokens));
-      });
+      prepare_prompt(messages, plan_.tools.forced_prefix,
+                     [self = shared_from_this(), messages](std::vector<int32_t> tokens) {
+                       self->submit_first_round(std::move(tokens));
+                     });
     } catch (const std::exception& e) {
       fail(ApiError::internal(std::string("internal error: ") + e.what()));
     }
@@ -161,8 +161,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
         // The template engine signals conversations it cannot render (roles out of order,
         // unsupported content) with exceptions; they are the client's to fix.
         error = ApiError::invalid_request(
-            std::string("The model's chat template could not render these messages: ") +
-                e.what(),
+            std::string("The model's chat template could not render these messages: ") + e.what(),
             "messages");
       }
       self->env_.post([self, tokens = std::move(tokens), error = std::move(error),
@@ -216,7 +215,8 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     } catch (const engine::EngineError& e) {
       using K = engine::EngineError::Kind;
       switch (e.kind()) {
-        case K::ContextLengthExceeded: return ApiError::context_length_exceeded(e.what());
+        case K::ContextLengthExceeded:
+          return ApiError::context_length_exceeded(e.what());
         case K::QueueFull: {
           ApiError err = ApiError::overloaded(env_.retry_after_seconds);
           err.message = std::string("The engine queue is full: ") + e.what();
@@ -224,7 +224,8 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
         }
         case K::ShuttingDown:
           return ApiError::unavailable("The server is shutting down.", env_.retry_after_seconds);
-        case K::InvalidRequest: return ApiError::invalid_request(e.what());
+        case K::InvalidRequest:
+          return ApiError::invalid_request(e.what());
       }
       return ApiError::internal(e.what());
     }
@@ -304,8 +305,8 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
                     c.logprobs.end());
           c.logprobs_streamed = c.logprobs.size();
         }
-        out += sse_event(chunks_.content_chunk(c.index, parsed.content,
-                                               req_.logprobs ? &lp : nullptr));
+        out += sse_event(
+            chunks_.content_chunk(c.index, parsed.content, req_.logprobs ? &lp : nullptr));
       }
     }
     std::vector<ToolCallDeltaOut> deltas;
@@ -433,30 +434,30 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     int round = c.rounds;
     const ServerToolbox* toolbox = env_.toolbox;
     auto timeout = env_.tool_timeout;
-    env_.post_blocking([self, idx, round, calls = std::move(calls), toolbox, timeout,
-                        then_continue]() mutable {
-      std::vector<ToolRun> runs;
-      for (const auto& call : calls) {
-        ToolRun run{call.id, call.name, call.arguments, false, "", round};
-        json args = json::parse(call.arguments.empty() ? "{}" : call.arguments, nullptr, false);
-        if (args.is_discarded() || !args.is_object()) {
-          run.output = "error: the arguments are not a JSON object";
-        } else {
-          try {
-            ServerToolOutcome out = toolbox->invoke(call.name, args, timeout);
-            run.ok = out.ok;
-            run.output = out.ok ? out.content
-                                : (out.content.empty() ? "error: " + out.error : out.content);
-          } catch (const std::exception& e) {
-            run.output = std::string("error: ") + e.what();
+    env_.post_blocking(
+        [self, idx, round, calls = std::move(calls), toolbox, timeout, then_continue]() mutable {
+          std::vector<ToolRun> runs;
+          for (const auto& call : calls) {
+            ToolRun run{call.id, call.name, call.arguments, false, "", round};
+            json args = json::parse(call.arguments.empty() ? "{}" : call.arguments, nullptr, false);
+            if (args.is_discarded() || !args.is_object()) {
+              run.output = "error: the arguments are not a JSON object";
+            } else {
+              try {
+                ServerToolOutcome out = toolbox->invoke(call.name, args, timeout);
+                run.ok = out.ok;
+                run.output = out.ok ? out.content
+                                    : (out.content.empty() ? "error: " + out.error : out.content);
+              } catch (const std::exception& e) {
+                run.output = std::string("error: ") + e.what();
+              }
+            }
+            runs.push_back(std::move(run));
           }
-        }
-        runs.push_back(std::move(run));
-      }
-      self->env_.post([self, idx, runs = std::move(runs), then_continue]() mutable {
-        self->guarded([&] { self->on_tools_done(idx, std::move(runs), then_continue); });
-      });
-    });
+          self->env_.post([self, idx, runs = std::move(runs), then_continue]() mutable {
+            self->guarded([&] { self->on_tools_done(idx, std::move(runs), then_continue); });
+          });
+        });
   }
 
   void on_tools_done(int idx, std::vector<ToolRun> runs, bool then_continue) {
@@ -474,13 +475,14 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     for (const auto& r : runs) {
       ojson args = ojson::parse(r.arguments, nullptr, false);
       if (args.is_discarded()) args = r.arguments;
-      calls.push_back(
-          {{"id", r.id}, {"type", "function"}, {"function", {{"name", r.name}, {"arguments", args}}}});
+      calls.push_back({{"id", r.id},
+                       {"type", "function"},
+                       {"function", {{"name", r.name}, {"arguments", args}}}});
     }
-    c.conversation.push_back({{"role", "assistant"},
-                              {"content", c.round_content.empty() ? ojson(nullptr)
-                                                                  : ojson(c.round_content)},
-                              {"tool_calls", std::move(calls)}});
+    c.conversation.push_back(
+        {{"role", "assistant"},
+         {"content", c.round_content.empty() ? ojson(nullptr) : ojson(c.round_content)},
+         {"tool_calls", std::move(calls)}});
     for (const auto& r : runs)
       c.conversation.push_back(
           {{"role", "tool"}, {"tool_call_id", r.id}, {"name", r.name}, {"content", r.output}});

@@ -51,11 +51,12 @@ class ChatCompletionJob {
   // `model` must point into `catalog`, which the job keeps alive. `on_done` runs once, on the
   // strand, when the response has ended and no engine sequence or worker task of the job is
   // left (the moment its admission slot may be given back).
-  static std::shared_ptr<ChatCompletionJob> create(
-      ChatCompletionRequest request, std::shared_ptr<const ModelCatalog> catalog,
-      const ServedModel* model, JobEnvironment env, std::shared_ptr<ResponseSink> sink,
-      std::function<void(const JobSummary&)> on_done,
-      std::chrono::steady_clock::time_point arrival);
+  static std::shared_ptr<ChatCompletionJob> create(ChatCompletionRequest request,
+                                                   std::shared_ptr<const ModelCatalog> catalog,
+                                                   const ServedModel* model, JobEnvironment env,
+                                                   std::shared_ptr<ResponseSink> sink,
+                                                   std::function<void(const JobSummary&)> on_done,
+                                                   std::chrono::steady_clock::time_point arrival);
 
   virtual void start() = 0;     // on the strand
   virtual void abandon() = 0;   // the client went away: cancel everything, write nothing more

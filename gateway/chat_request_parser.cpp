@@ -15,15 +15,23 @@ using json = nlohmann::ordered_json;
 
 const char* json_kind(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    case json::value_t::number_float: return "a decimal";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::number_float:
+      return "a decimal";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    default: return "an unknown value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    default:
+      return "an unknown value";
   }
 }
 
@@ -86,14 +94,13 @@ class Reader {
     double d = v->get<double>();
     if (!std::isfinite(d) || d < lo || (lo_open && d == lo)) {
       error(param, "Invalid '" + param + "': decimal below minimum value. Expected a value " +
-                       (lo_open ? "> " : ">= ") + number_text(lo) + ", but got " +
-                       number_text(d) + " instead.");
+                       (lo_open ? "> " : ">= ") + number_text(lo) + ", but got " + number_text(d) +
+                       " instead.");
       return std::nullopt;
     }
     if (d > hi) {
-      error(param, "Invalid '" + param +
-                       "': decimal above maximum value. Expected a value <= " + number_text(hi) +
-                       ", but got " + number_text(d) + " instead.");
+      error(param, "Invalid '" + param + "': decimal above maximum value. Expected a value <= " +
+                       number_text(hi) + ", but got " + number_text(d) + " instead.");
       return std::nullopt;
     }
     return d;
@@ -174,9 +181,9 @@ std::optional<std::string> parse_content(Reader& r, const json& msg, const std::
       continue;
     }
     if (*type != "text") {
-      r.error(pp + ".type",
-              "Invalid value: '" + *type + "'. This model supports only content parts of type "
-              "'text'.");
+      r.error(pp + ".type", "Invalid value: '" + *type +
+                                "'. This model supports only content parts of type "
+                                "'text'.");
       continue;
     }
     auto t = r.string(part, "text", pp + ".text");
@@ -259,8 +266,9 @@ void parse_messages(Reader& r, const json& body, ChatCompletionRequest& req) {
     return;
   }
   if (msgs->empty()) {
-    r.error("messages", "Invalid 'messages': empty array. Expected an array with minimum length "
-                        "1, but got an empty array instead.");
+    r.error("messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length "
+            "1, but got an empty array instead.");
     return;
   }
   for (size_t i = 0; i < msgs->size(); ++i) {
@@ -289,8 +297,7 @@ void parse_messages(Reader& r, const json& body, ChatCompletionRequest& req) {
     msg.name = r.string(m, "name", p + ".name");
     if (msg.role == Role::Assistant) {
       parse_tool_calls(r, m, p, msg);
-      if (!content_present && msg.tool_calls.empty())
-        r.missing(p + ".content");
+      if (!content_present && msg.tool_calls.empty()) r.missing(p + ".content");
     } else if (!content_present) {
       r.missing(p + ".content");
     }
@@ -315,8 +322,10 @@ void parse_stop(Reader& r, const json& body, ChatCompletionRequest& req) {
     return;
   }
   if (stop->size() > 4) {
-    r.error("stop", "Invalid 'stop': array too long. Expected an array with maximum length 4, "
-                    "but got an array with length " + std::to_string(stop->size()) + " instead.");
+    r.error("stop",
+            "Invalid 'stop': array too long. Expected an array with maximum length 4, "
+            "but got an array with length " +
+                std::to_string(stop->size()) + " instead.");
     return;
   }
   for (size_t i = 0; i < stop->size(); ++i) {
@@ -340,8 +349,8 @@ void parse_logit_bias(Reader& r, const json& body, ChatCompletionRequest& req) {
     const std::string& key = it.key();
     std::string p = "logit_bias." + key;
     int64_t id = -1;
-    bool ok = !key.empty() && key.size() <= 9 &&
-              key.find_first_not_of("0123456789") == std::string::npos;
+    bool ok =
+        !key.empty() && key.size() <= 9 && key.find_first_not_of("0123456789") == std::string::npos;
     if (ok) id = std::stoll(key);
     if (!ok) {
       r.error("logit_bias", "Invalid key in 'logit_bias': '" + key +
@@ -379,8 +388,9 @@ void parse_response_format(Reader& r, const json& body, ChatCompletionRequest& r
   } else if (*type == "json_object") {
     req.response_format = ResponseFormat::JsonObject;
   } else if (*type == "json_schema") {
-    r.error("response_format", "Invalid 'response_format': type 'json_schema' is not supported "
-                               "by this server. Supported values are: 'text' and 'json_object'.");
+    r.error("response_format",
+            "Invalid 'response_format': type 'json_schema' is not supported "
+            "by this server. Supported values are: 'text' and 'json_object'.");
   } else {
     r.error("response_format.type", "Invalid value: '" + *type +
                                         "'. Supported values are: 'text', 'json_object' and "
@@ -428,8 +438,9 @@ void parse_tools(Reader& r, const json& body, ChatCompletionRequest& req) {
     }
     if (!valid_function_name(*name)) {
       r.error(p + ".function.name",
-              "Invalid 'tools[" + std::to_string(i) + "].function.name': string does not match "
-              "pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_.-]{1,64}$'.");
+              "Invalid 'tools[" + std::to_string(i) +
+                  "].function.name': string does not match "
+                  "pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_.-]{1,64}$'.");
       continue;
     }
     tool.name = *name;
@@ -443,8 +454,8 @@ void parse_tools(Reader& r, const json& body, ChatCompletionRequest& req) {
     tool.strict = r.boolean(*fn, "strict", p + ".function.strict").value_or(false);
     for (const auto& other : req.tools) {
       if (other.name == tool.name)
-        r.error(p + ".function.name", "Invalid 'tools': duplicate function name '" + tool.name +
-                                          "'.");
+        r.error(p + ".function.name",
+                "Invalid 'tools': duplicate function name '" + tool.name + "'.");
     }
     req.tools.push_back(std::move(tool));
   }
@@ -463,21 +474,24 @@ void parse_tool_choice(Reader& r, const json& body, ChatCompletionRequest& req) 
     } else if (s == "required") {
       choice.mode = ToolChoice::Mode::Required;
     } else {
-      r.error("tool_choice", "Invalid value: '" + s +
-                                 "'. Supported values are: 'none', 'auto' and 'required'.");
+      r.error("tool_choice",
+              "Invalid value: '" + s + "'. Supported values are: 'none', 'auto' and 'required'.");
       return;
     }
   } else if (tc->is_object()) {
     auto type = r.string(*tc, "type", "tool_choice.type");
     if (type && *type != "function") {
-      r.error("tool_choice.type", "Invalid value: '" + *type + "'. Supported values are: "
-                                                                "'function'.");
+      r.error("tool_choice.type", "Invalid value: '" + *type +
+                                      "'. Supported values are: "
+                                      "'function'.");
       return;
     }
     const json* fn = Reader::field(*tc, "function");
     if (!fn || !fn->is_object()) {
-      if (!fn) r.missing("tool_choice.function");
-      else r.type_error("tool_choice.function", "an object", *fn);
+      if (!fn)
+        r.missing("tool_choice.function");
+      else
+        r.type_error("tool_choice.function", "an object", *fn);
       return;
     }
     auto name = r.string(*fn, "name", "tool_choice.function.name");
@@ -498,11 +512,16 @@ void parse_tool_choice(Reader& r, const json& body, ChatCompletionRequest& req) 
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::System: return "system";
-    case Role::Developer: return "developer";
-    case Role::User: return "user";
-    case Role::Assistant: return "assistant";
-    case Role::Tool: return "tool";
+    case Role::System:
+      return "system";
+    case Role::Developer:
+      return "developer";
+    case Role::User:
+      return "user";
+    case Role::Assistant:
+      return "assistant";
+    case Role::Tool:
+      return "tool";
   }
   return "user";
 }
@@ -519,8 +538,9 @@ ChatRequestParse parse_chat_completion_request(const nlohmann::json& body) {
 ChatRequestParse parse_chat_completion_request(const json& body) {
   ChatRequestParse out;
   if (!body.is_object()) {
-    out.errors.push_back({"", std::string("Invalid request body: expected a JSON object, but got ") +
-                                  json_kind(body) + " instead."});
+    out.errors.push_back(
+        {"", std::string("Invalid request body: expected a JSON object, but got ") +
+                 json_kind(body) + " instead."});
     return out;
   }
   Reader r(out.errors);
@@ -535,19 +555,24 @@ ChatRequestParse parse_chat_completion_request(const json& body) {
 
   constexpr int64_t kMaxTokens = 1 << 24;
   auto max_tokens = r.integer(body, "max_tokens", "max_tokens", 1, kMaxTokens);
-  auto max_completion = r.integer(body, "max_completion_tokens", "max_completion_tokens", 1,
-                                  kMaxTokens);
-  if (max_completion) req.max_tokens = static_cast<int>(*max_completion);
-  else if (max_tokens) req.max_tokens = static_cast<int>(*max_tokens);
+  auto max_completion =
+      r.integer(body, "max_completion_tokens", "max_completion_tokens", 1, kMaxTokens);
+  if (max_completion)
+    req.max_tokens = static_cast<int>(*max_completion);
+  else if (max_tokens)
+    req.max_tokens = static_cast<int>(*max_tokens);
 
   if (auto t = r.number(body, "temperature", "temperature", 0, 2)) req.temperature = float(*t);
   if (auto p = r.number(body, "top_p", "top_p", 0, 1, /*lo_open=*/true)) req.top_p = float(*p);
   if (auto n = r.integer(body, "n", "n", 1, 8)) req.n = static_cast<int>(*n);
   parse_stop(r, body, req);
   if (const json* seed = Reader::field(body, "seed")) {
-    if (seed->is_number_integer()) req.seed = static_cast<uint64_t>(seed->get<int64_t>());
-    else if (seed->is_number_unsigned()) req.seed = seed->get<uint64_t>();
-    else r.type_error("seed", "an integer", *seed);
+    if (seed->is_number_integer())
+      req.seed = static_cast<uint64_t>(seed->get<int64_t>());
+    else if (seed->is_number_unsigned())
+      req.seed = seed->get<uint64_t>();
+    else
+      r.type_error("seed", "an integer", *seed);
   }
   if (auto v = r.number(body, "presence_penalty", "presence_penalty", -2, 2))
     req.presence_penalty = float(*v);
@@ -558,8 +583,9 @@ ChatRequestParse parse_chat_completion_request(const json& body) {
   if (auto k = r.integer(body, "top_logprobs", "top_logprobs", 0, 20)) {
     req.top_logprobs = static_cast<int>(*k);
     if (!req.logprobs && *k > 0)
-      r.error("top_logprobs", "Invalid 'top_logprobs': 'logprobs' must be set to true when "
-                              "'top_logprobs' is used.");
+      r.error("top_logprobs",
+              "Invalid 'top_logprobs': 'logprobs' must be set to true when "
+              "'top_logprobs' is used.");
   }
   req.user = r.string(body, "user", "user");
   parse_response_format(r, body, req);
@@ -573,18 +599,20 @@ ChatRequestParse parse_chat_completion_request(const json& body) {
                                  "' is not among the given 'tools'.");
   }
   if (req.tool_choice && req.tool_choice->mode == ToolChoice::Mode::Required && req.tools.empty())
-    r.error("tool_choice", "Invalid 'tool_choice': 'required' needs at least one tool in "
-                           "'tools'.");
-  req.parallel_tool_calls = r.boolean(body, "parallel_tool_calls", "parallel_tool_calls")
-                                .value_or(true);
+    r.error("tool_choice",
+            "Invalid 'tool_choice': 'required' needs at least one tool in "
+            "'tools'.");
+  req.parallel_tool_calls =
+      r.boolean(body, "parallel_tool_calls", "parallel_tool_calls").value_or(true);
   req.stream = r.boolean(body, "stream", "stream").value_or(false);
   if (const json* so = Reader::field(body, "stream_options")) {
     if (!so->is_object()) {
       r.type_error("stream_options", "an object", *so);
     } else {
       if (!req.stream)
-        r.error("stream_options", "The 'stream_options' parameter is only allowed when 'stream' "
-                                  "is enabled.");
+        r.error("stream_options",
+                "The 'stream_options' parameter is only allowed when 'stream' "
+                "is enabled.");
       req.include_usage =
           r.boolean(*so, "include_usage", "stream_options.include_usage").value_or(false);
     }
@@ -626,8 +654,8 @@ json messages_to_template_json(const std::vector<ChatMessage>& messages) {
 json tool_to_openai_json(const FunctionTool& tool) {
   json fn = {{"name", tool.name}};
   if (tool.description) fn["description"] = *tool.description;
-  fn["parameters"] = tool.parameters ? *tool.parameters
-                                     : json{{"type", "object"}, {"properties", json::object()}};
+  fn["parameters"] =
+      tool.parameters ? *tool.parameters : json{{"type", "object"}, {"properties", json::object()}};
   return {{"type", "function"}, {"function", std::move(fn)}};
 }
 

@@ -52,8 +52,12 @@ json usage_json(const Usage& u) {
 }
 
 json tool_run_json(const ToolRun& r) {
-  return {{"id", r.id},     {"type", "function"}, {"function", {{"name", r.name}, {"arguments", r.arguments}}},
-          {"ok", r.ok},     {"output", r.output}, {"round", r.round}};
+  return {{"id", r.id},
+          {"type", "function"},
+          {"function", {{"name", r.name}, {"arguments", r.arguments}}},
+          {"ok", r.ok},
+          {"output", r.output},
+          {"round", r.round}};
 }
 
 json completion_json(const std::string& id, int64_t created, const std::string& model,
@@ -62,8 +66,8 @@ json completion_json(const std::string& id, int64_t created, const std::string& 
   for (const auto& c : choices) {
     json message = {{"role", "assistant"}};
     // With tool calls and no text, OpenAI sends content: null.
-    message["content"] = (c.content.empty() && !c.tool_calls.empty()) ? json(nullptr)
-                                                                         : json(c.content);
+    message["content"] =
+        (c.content.empty() && !c.tool_calls.empty()) ? json(nullptr) : json(c.content);
     message["refusal"] = nullptr;
     if (!c.tool_calls.empty()) {
       json calls = json::array();
@@ -109,9 +113,10 @@ json ChunkBuilder::base() const {
 
 json ChunkBuilder::choice(int index, json delta) const {
   json j = base();
-  j["choices"] = json::array(
-      {{{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr},
-        {"finish_reason", nullptr}}});
+  j["choices"] = json::array({{{"index", index},
+                               {"delta", std::move(delta)},
+                               {"logprobs", nullptr},
+                               {"finish_reason", nullptr}}});
   if (include_usage_) j["usage"] = nullptr;
   return j;
 }

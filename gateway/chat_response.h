@@ -72,7 +72,9 @@ struct ToolCallDeltaOut {
 class ChunkBuilder {
  public:
   ChunkBuilder(std::string id, int64_t created, std::string model, bool include_usage)
-      : id_(std::move(id)), created_(created), model_(std::move(model)),
+      : id_(std::move(id)),
+        created_(created),
+        model_(std::move(model)),
         include_usage_(include_usage) {}
 
   // {"role":"assistant","content":""}

@@ -33,9 +33,9 @@ HttpResponse CorsPolicy::preflight(const HttpRequest& request) const {
   for (auto& h : response_headers(origin)) r.headers.push_back(std::move(h));
   r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
   auto requested = request.header("Access-Control-Request-Headers");
-  r.headers.emplace_back("Access-Control-Allow-Headers",
-                         requested.empty() ? std::string("Authorization, Content-Type")
-                                           : std::string(requested));
+  r.headers.emplace_back(
+      "Access-Control-Allow-Headers",
+      requested.empty() ? std::string("Authorization, Content-Type") : std::string(requested));
   r.headers.emplace_back("Access-Control-Max-Age", "600");
   return r;
 }

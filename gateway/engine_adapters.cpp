@@ -16,7 +16,8 @@ namespace {
 
 class ChatTemplateRenderer final : public PromptRenderer {
  public:
-  explicit ChatTemplateRenderer(std::unique_ptr<engine::ChatTemplate> t) : template_(std::move(t)) {}
+  explicit ChatTemplateRenderer(std::unique_ptr<engine::ChatTemplate> t)
+      : template_(std::move(t)) {}
 
   std::string render(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
                      bool add_generation_prompt) const override {
@@ -37,7 +38,8 @@ ParsedText convert(engine::ParserOutput out) {
   p.content = std::move(out.content);
   p.tool_calls.reserve(out.tool_calls.size());
   for (auto& d : out.tool_calls)
-    p.tool_calls.push_back({d.index, std::move(d.id_hint), std::move(d.name), std::move(d.arguments)});
+    p.tool_calls.push_back(
+        {d.index, std::move(d.id_hint), std::move(d.name), std::move(d.arguments)});
   return p;
 }
 
@@ -92,7 +94,8 @@ std::shared_ptr<const PromptRenderer> make_chat_template_renderer(
   if (tok.bos_id() >= 0) opts.bos_token = tok.token_text(tok.bos_id());
   if (tok.eos_id() >= 0) opts.eos_token = tok.token_text(tok.eos_id());
   try {
-    return std::make_shared<ChatTemplateRenderer>(engine::ChatTemplate::create(std::move(source), opts));
+    return std::make_shared<ChatTemplateRenderer>(
+        engine::ChatTemplate::create(std::move(source), opts));
   } catch (const engine::TemplateError& e) {
     throw std::runtime_error("model '" + engine.model().name + "': chat template: " + e.what());
   }
@@ -102,8 +105,8 @@ std::shared_ptr<const ToolCallSyntax> make_tool_call_syntax(
     const engine::Engine& engine, std::optional<std::string> dialect_override) {
   std::optional<std::string_view> name;
   if (dialect_override) name = *dialect_override;
-  auto dialect = engine::make_tool_dialect(engine.model().chat_template, engine.model().architecture,
-                                           name);
+  auto dialect =
+      engine::make_tool_dialect(engine.model().chat_template, engine.model().architecture, name);
   if (!dialect) return nullptr;
   return std::make_shared<DialectSyntax>(std::move(dialect));
 }

@@ -3,12 +3,11 @@
 // submitted: sampling parameters with the model's defaults filled in, the token budget, and the
 // tool plan (which tools go into the prompt, which the server runs itself, whether a call is
 // forced). Failures are ApiErrors naming the parameter.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
 #include "gateway/api_error.h"
@@ -21,9 +20,9 @@ class ServerToolbox;
 
 struct ToolPlan {
   nlohmann::ordered_json tools_json = nullptr;  // null, or the array rendered into the prompt
-  std::set<std::string> server_tools;     // calls to these are executed by the gateway
-  bool parse_tool_calls = false;          // run generated text through the dialect parser
-  std::optional<std::string> forced_prefix;  // appended to the first round's prompt
+  std::set<std::string> server_tools;           // calls to these are executed by the gateway
+  bool parse_tool_calls = false;                // run generated text through the dialect parser
+  std::optional<std::string> forced_prefix;     // appended to the first round's prompt
   bool parallel_tool_calls = true;
 };
 

@@ -51,7 +51,10 @@ std::string url_decode(std::string_view s) {
 
 HttpApi::HttpApi(ApiKeyAuth auth, CorsPolicy cors, Metrics* metrics,
                  const AdmissionControl* admission)
-    : auth_(std::move(auth)), cors_(std::move(cors)), metrics_(metrics), admission_(admission),
+    : auth_(std::move(auth)),
+      cors_(std::move(cors)),
+      metrics_(metrics),
+      admission_(admission),
       catalog_(std::make_shared<ModelCatalog>()) {}
 
 void HttpApi::publish(std::shared_ptr<const ModelCatalog> catalog) {

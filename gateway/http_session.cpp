@@ -152,7 +152,8 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     HttpRequest req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
-    for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : msg)
+      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     method_ = req.method;
@@ -221,15 +222,16 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     auto on_done = [admission, ticket, log_prefix, log](const JobSummary& s) {
       admission->leave(ticket);
       if (!log) return;
-      spdlog::info("{} model={} status={} prompt_tokens={} completion_tokens={} ttft_ms={:.1f} "
-                   "total_ms={:.1f}",
-                   log_prefix, s.model, s.status, s.prompt_tokens, s.completion_tokens, s.ttft_ms,
-                   s.total_ms);
+      spdlog::info(
+          "{} model={} status={} prompt_tokens={} completion_tokens={} ttft_ms={:.1f} "
+          "total_ms={:.1f}",
+          log_prefix, s.model, s.status, s.prompt_tokens, s.completion_tokens, s.ttft_ms,
+          s.total_ms);
     };
     job_logged_ = true;
-    job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
-                                     start.model, std::move(env), shared_from_this(),
-                                     std::move(on_done), arrival_);
+    job_ =
+        ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
+                                  std::move(env), shared_from_this(), std::move(on_done), arrival_);
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
       request_timer_.emplace(stream_.get_executor(), limit);
@@ -286,10 +288,9 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     out_.clear();
     writing_ = true;
     stream_.expires_after(ctx_.options->write_timeout);
-    net::async_write(stream_, net::buffer(*data),
-                     [self = shared_from_this(), data](beast::error_code ec, size_t) {
-                       self->on_write(ec);
-                     });
+    net::async_write(
+        stream_, net::buffer(*data),
+        [self = shared_from_this(), data](beast::error_code ec, size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -368,9 +369,9 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     if (job_) return job_->shutdown();  // ends the response; the connection closes after it
     if (ticket_ && !exchange_done_) {
       ctx_.admission->leave(ticket_);
-      return respond(ApiError::unavailable("The server is shutting down.",
-                                           ctx_.options->retry_after_seconds)
-                         .to_response());
+      return respond(
+          ApiError::unavailable("The server is shutting down.", ctx_.options->retry_after_seconds)
+              .to_response());
     }
     if (reading_) return close();  // idle keep-alive connection
     // Otherwise a plain response is being written; keep_alive() is now false, so the
@@ -406,12 +407,12 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](
-                                                         beast::error_code ec, size_t n) {
-      if (ec || n >= self->drain_budget_) return self->close();
-      self->drain_budget_ -= n;
-      self->drain();
-    });
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec || n >= self->drain_budget_) return self->close();
+                              self->drain_budget_ -= n;
+                              self->drain();
+                            });
   }
 
   void close() {

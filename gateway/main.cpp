@@ -18,8 +18,8 @@
 #include "engine/engine.h"
 #include "gateway/engine_adapters.h"
 #include "gateway/options.h"
-#include "gateway/server.h"
 #include "gateway/registry_toolbox.h"
+#include "gateway/server.h"
 #include "tools/builtin/builtin_tools.h"
 #include "tools/plugin_loader.h"
 #include "tools/tool_registry.h"
@@ -180,18 +180,21 @@ int main(int argc, char** argv) {
       sm.engine = &engine;
       std::optional<std::string> template_override;
       if (!m.chat_template.empty()) template_override = m.chat_template;
-      if (!m.chat_template_file.empty()) template_override = gw::read_text_file(m.chat_template_file);
+      if (!m.chat_template_file.empty())
+        template_override = gw::read_text_file(m.chat_template_file);
       sm.renderer = gw::make_chat_template_renderer(engine, template_override);
       sm.tool_syntax = gw::make_tool_call_syntax(
-          engine, m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
+          engine,
+          m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
       sm.sampling = sampling_defaults(m.sampling);
       sm.server_tools = m.server_tools;
       sm.created = unix_now();
       const auto& info = engine.model();
-      spdlog::info("model '{}' ready in {:.1f} s: {} ({}, context {}, tool calls: {})", sm.id,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                   info.name, info.architecture, info.context_length,
-                   sm.tool_syntax ? "parsed" : "not parsed");
+      spdlog::info(
+          "model '{}' ready in {:.1f} s: {} ({}, context {}, tool calls: {})", sm.id,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          info.name, info.architecture, info.context_length,
+          sm.tool_syntax ? "parsed" : "not parsed");
       served.push_back(std::move(sm));
     }
     server.publish_models(std::move(served));

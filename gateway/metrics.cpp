@@ -79,12 +79,12 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 // Bucket bounds are vLLM's, so dashboards built for vLLM read these unchanged.
 Metrics::Metrics()
-    : ttft_({0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
-             7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0}),
-      itl_({0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-            10.0, 20.0, 40.0, 80.0}),
-      e2e_({0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0,
-            120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0}) {}
+    : ttft_({0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
+             1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0}),
+      itl_({0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+            20.0, 40.0, 80.0}),
+      e2e_({0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+            30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0}) {}
 
 void Metrics::count_http_response(int status) {
   std::lock_guard lock(mu_);
@@ -110,9 +110,8 @@ std::string Metrics::render(const std::vector<ModelEngineStats>& engines, int ga
             [](const S& s) { return std::to_string(s.waiting); });
   per_model(out, engines, "toolgate:kv_cache_usage_perc", "gauge",
             "Fraction of KV cache blocks in use (1 = full).", [](const S& s) {
-              return format_double(s.kv_blocks_total > 0
-                                       ? double(s.kv_blocks_used) / s.kv_blocks_total
-                                       : 0.0);
+              return format_double(
+                  s.kv_blocks_total > 0 ? double(s.kv_blocks_used) / s.kv_blocks_total : 0.0);
             });
   per_model(out, engines, "toolgate:kv_blocks_used", "gauge", "KV cache blocks in use.",
             [](const S& s) { return std::to_string(s.kv_blocks_used); });
@@ -127,11 +126,9 @@ std::string Metrics::render(const std::vector<ModelEngineStats>& engines, int ga
   per_model(out, engines, "toolgate:prefix_cache_hits_total", "counter",
             "Prompt tokens served from the prefix cache.",
             [](const S& s) { return std::to_string(s.prefix_cache_hits); });
-  per_model(out, engines, "toolgate:prompt_tokens_total", "counter",
-            "Prompt tokens processed.",
+  per_model(out, engines, "toolgate:prompt_tokens_total", "counter", "Prompt tokens processed.",
             [](const S& s) { return std::to_string(s.prompt_tokens_total); });
-  per_model(out, engines, "toolgate:generation_tokens_total", "counter",
-            "Tokens generated.",
+  per_model(out, engines, "toolgate:generation_tokens_total", "counter", "Tokens generated.",
             [](const S& s) { return std::to_string(s.generation_tokens_total); });
   per_model(out, engines, "toolgate:preemptions_total", "counter",
             "Sequences preempted (recomputed) because the KV cache ran out.",
@@ -160,8 +157,8 @@ std::string Metrics::render(const std::vector<ModelEngineStats>& engines, int ga
   }
   header(out, "toolgate:tool_runs_total", "counter", "Server tool calls executed by outcome.");
   out += "toolgate:tool_runs_total{outcome=\"ok\"} " + std::to_string(tool_runs_ok_.load()) + "\n";
-  out += "toolgate:tool_runs_total{outcome=\"error\"} " +
-         std::to_string(tool_runs_failed_.load()) + "\n";
+  out += "toolgate:tool_runs_total{outcome=\"error\"} " + std::to_string(tool_runs_failed_.load()) +
+         "\n";
   header(out, "toolgate:client_disconnects_total", "counter",
          "Requests whose client went away before the response ended (generation cancelled).");
   out += "toolgate:client_disconnects_total " + std::to_string(client_disconnects_.load()) + "\n";

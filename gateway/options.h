@@ -25,13 +25,13 @@ struct ServerOptions {
   std::vector<std::string> api_keys;      // empty = open server
   std::vector<std::string> cors_origins;  // "*" allows any origin; empty = no CORS headers
   uint64_t max_body_bytes = 4 << 20;
-  std::chrono::milliseconds header_timeout{10'000};  // first request line + headers
-  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait, body read
-  std::chrono::milliseconds write_timeout{60'000};   // one write to a slow reader
+  std::chrono::milliseconds header_timeout{10'000};    // first request line + headers
+  std::chrono::milliseconds idle_timeout{60'000};      // keep-alive wait, body read
+  std::chrono::milliseconds write_timeout{60'000};     // one write to a slow reader
   std::chrono::milliseconds request_timeout{600'000};  // a whole chat completion; 0 = none
-  std::chrono::milliseconds shutdown_grace{5'000};   // streams get this long to finish
-  int max_concurrent_requests = 64;  // chat completions generating at once
-  int max_queue = 256;               // chat completions waiting for a slot; beyond -> 429
+  std::chrono::milliseconds shutdown_grace{5'000};     // streams get this long to finish
+  int max_concurrent_requests = 64;                    // chat completions generating at once
+  int max_queue = 256;  // chat completions waiting for a slot; beyond -> 429
   int retry_after_seconds = 1;
   int max_tokens_per_request = 4096;
   int max_tool_rounds = 4;
@@ -57,7 +57,7 @@ struct ServedModel {
   std::string id;
   std::vector<std::string> aliases;
   engine::Engine* engine = nullptr;
-  std::shared_ptr<const PromptRenderer> renderer;   // chat template of this model
+  std::shared_ptr<const PromptRenderer> renderer;     // chat template of this model
   std::shared_ptr<const ToolCallSyntax> tool_syntax;  // null = tool calls are not parsed
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the gateway runs itself (ToolRegistry names)

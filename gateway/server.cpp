@@ -69,27 +69,26 @@ struct Server::Impl {
   }
 
   void do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
-                                                        tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (ec) {
-        // EMFILE and friends: back off instead of spinning on the error.
-        spdlog::warn("accept failed: {}", ec.message());
-        auto timer = std::make_shared<net::steady_timer>(acceptor.get_executor(),
-                                                         std::chrono::milliseconds(100));
-        timer->async_wait([this, timer](boost::system::error_code) {
-          if (acceptor.is_open()) do_accept();
-        });
-        return;
-      }
-      start_http_session(std::move(socket), context);
-      do_accept();
-    });
+    acceptor.async_accept(net::make_strand(ioc),
+                          [this](boost::system::error_code ec, tcp::socket socket) {
+                            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+                            if (ec) {
+                              // EMFILE and friends: back off instead of spinning on the error.
+                              spdlog::warn("accept failed: {}", ec.message());
+                              auto timer = std::make_shared<net::steady_timer>(
+                                  acceptor.get_executor(), std::chrono::milliseconds(100));
+                              timer->async_wait([this, timer](boost::system::error_code) {
+                                if (acceptor.is_open()) do_accept();
+                              });
+                              return;
+                            }
+                            start_http_session(std::move(socket), context);
+                            do_accept();
+                          });
   }
 };
 
-Server::Server(ServerOptions options, std::vector<ServedModel> models,
-               const ServerToolbox* toolbox)
+Server::Server(ServerOptions options, std::vector<ServedModel> models, const ServerToolbox* toolbox)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(models), toolbox)) {}
 
 Server::~Server() {

@@ -160,15 +160,24 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
   pool.run(n_tasks, run_task);
 }
 
+namespace {
+size_t packed_block_bytes_x16(GgmlType t) {
+  if (t == GgmlType::Q8_0) return 64 + 8 * 64;
+  if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return 64 + 4 * 64 + 64;
+  return 64 + 4 * 64;
+}
+}  // namespace
+
 size_t packed_size_x16(const WeightView& w) {
   const auto slot = static_cast<uint32_t>(w.type);
-  if ((w.type != GgmlType::Q4_0 && w.type != GgmlType::Q4_1 && w.type != GgmlType::Q8_0) ||
+  if ((w.type != GgmlType::Q4_0 && w.type != GgmlType::Q4_1 && w.type != GgmlType::Q5_0 &&
+       w.type != GgmlType::Q5_1 && w.type != GgmlType::Q8_0) ||
       w.rows <= 0 || w.rows % 16 != 0 || w.cols <= 0 || w.cols % 32 != 0 ||
       !active_kernels().matmul_rows_x16[slot]) {
     return 0;
   }
-  const size_t parts = w.type == GgmlType::Q8_0 ? 8 : 4;
-  return static_cast<size_t>(w.rows / 16) * static_cast<size_t>(w.cols / 32) * (64 + parts * 64);
+  return static_cast<size_t>(w.rows / 16) * static_cast<size_t>(w.cols / 32) *
+         packed_block_bytes_x16(w.type);
 }
 
 void pack_weights_x16(const WeightView& w, uint8_t* dst) {
@@ -176,8 +185,10 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
   const size_t row_bytes = ggml_row_size(w.type, w.cols);
   const auto* src = static_cast<const uint8_t*>(w.data);
   const int parts = w.type == GgmlType::Q8_0 ? 8 : 4;
+  const size_t block_bytes = packed_block_bytes_x16(w.type);
   for (int64_t g = 0; g < w.rows / 16; ++g) {
-    for (int64_t c = 0; c < nc; ++c, dst += 64 + parts * 64) {
+    for (int64_t c = 0; c < nc; ++c, dst += block_bytes) {
+      uint64_t masks[8] = {};  // Q5: bit 4r+i of mask s (s < 4: low nibbles, else high)
       auto* dm = reinterpret_cast<uint16_t*>(dst);
       for (int r = 0; r < 16; ++r) {
         const uint8_t* row = src + static_cast<size_t>(g * 16 + r) * row_bytes;
@@ -189,6 +200,29 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
           dm[16 + r] = f32_to_fp16(-128.0f * fp16_to_f32(b->d));
           for (int j = 0; j < 32; ++j) q8[j] = static_cast<uint8_t>(b->qs[j] ^ 0x80);  // + 128
           qs = q8;
+        } else if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1) {
+          uint32_t qh;
+          if (w.type == GgmlType::Q5_0) {
+            // w = d * (u - 16) = d * u + (-16 d), exact in fp16 like Q4_0's -8 d.
+            const auto* b = reinterpret_cast<const BlockQ5_0*>(row) + c;
+            dm[r] = b->d;
+            dm[16 + r] = f32_to_fp16(-16.0f * fp16_to_f32(b->d));
+            std::memcpy(&qh, b->qh, 4);
+            qs = b->qs;
+          } else {
+            const auto* b = reinterpret_cast<const BlockQ5_1*>(row) + c;
+            dm[r] = b->d;
+            dm[16 + r] = b->m;
+            std::memcpy(&qh, b->qh, 4);
+            qs = b->qs;
+          }
+          for (int s = 0; s < 4; ++s) {
+            for (int i = 0; i < 4; ++i) {
+              const uint64_t bit = uint64_t{1} << (4 * r + i);
+              if (qh >> (4 * s + i) & 1u) masks[s] |= bit;
+              if (qh >> (16 + 4 * s + i) & 1u) masks[4 + s] |= bit;
+            }
+          }
         } else if (w.type == GgmlType::Q4_1) {
           const auto* b = reinterpret_cast<const BlockQ4_1*>(row) + c;
           dm[r] = b->d;
@@ -204,6 +238,8 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
         }
         for (int s = 0; s < parts; ++s) std::memcpy(dst + 64 + 64 * s + 4 * r, qs + 4 * s, 4);
       }
+      if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1)
+        std::memcpy(dst + 64 + 4 * 64, masks, sizeof(masks));
     }
   }
 }

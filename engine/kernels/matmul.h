@@ -61,10 +61,12 @@ struct MatmulTarget {
 void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t n,
                   ThreadPool& pool, MatmulScratch& scratch);
 
-// Load-time repack for Q4_0/Q4_1/Q8_0 (the AVX-512 VNNI path): rows in groups of 16, each group
+// Load-time repack for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 (the AVX-512 VNNI path): rows in groups of 16, each group
 // block-major; per 32-column block 16 fp16 scales d, 16 fp16 offsets m (w = d * u + m with u
 // unsigned), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
-// qs[4s..4s+3] (nibbles as stored); Q8_0: 8 x 64 bytes likewise, each byte + 128 (m = -128 d).
+// qs[4s..4s+3] (nibbles as stored); Q5: the Q4 parts, then 8 x 64-bit masks (4 for the low
+// nibbles, 4 for the high ones) whose bit b sets bit 4 of byte b of that part; Q8_0: 8 x 64
+// bytes like the Q4 parts, each byte + 128 (m = -128 d).
 // One vpdpbusd then adds four products for all 16 rows at once (lane = row), so a block costs
 // 8 dot instructions per 16 rows instead of 16 dots + 16 converts + 16 broadcasts + horizontal
 // sums per activation row.

@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <cstdint>
+#include <cstring>
 
 namespace toolgate::engine {
 namespace {
@@ -29,12 +30,18 @@ struct Isa {
 namespace toolgate::engine {
 namespace {
 
-// ---- Q4_0/Q4_1/Q8_0 packed 16 rows wide (layout in matmul.h, pack_weights_x16) ------------
-// kQ8: 8 parts of plain bytes; else 4 parts of nibble pairs.
-template <bool kQ8, int NA>
+template <bool kQ8, bool kQ5>
+constexpr int64_t block_bytes_x16() {
+  return kQ8 ? 64 + 8 * 64 : (kQ5 ? 64 + 4 * 64 + 64 : 64 + 4 * 64);
+}
+
+// ---- Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 packed 16 rows wide (layout in matmul.h, pack_weights_x16) ------------
+// kQ8: 8 parts of plain bytes; else 4 parts of nibble pairs (+ bit-4 masks when kQ5).
+template <bool kQ8, bool kQ5, int NA>
 inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int64_t i0,
                        float* y, int64_t ldy) {
   const __m512i lo4 = _mm512_set1_epi8(0x0F);
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
   __m512 acc[NA];
   const int8_t* q[NA];
   const float* d[NA];
@@ -46,7 +53,7 @@ inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int6
     s32[t] = qa.s32 + (i0 + t) * nc;
   }
   for (int64_t c = 0; c < nc; ++c) {
-    const uint8_t* blk = group + c * (kQ8 ? 64 + 8 * 64 : 64 + 4 * 64);
+    const uint8_t* blk = group + c * block_bytes_x16<kQ8, kQ5>();
     const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
     const __m512 mw =
         _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32)));
@@ -59,6 +66,13 @@ inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int6
       } else {
         lo[s] = _mm512_and_si512(v, lo4);
         hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+        if constexpr (kQ5) {
+          uint64_t ml, mh;
+          std::memcpy(&ml, blk + 64 + 4 * 64 + 8 * s, 8);
+          std::memcpy(&mh, blk + 64 + 4 * 64 + 8 * (4 + s), 8);
+          lo[s] = _mm512_mask_add_epi8(lo[s], _cvtu64_mask64(ml), lo[s], bit4);
+          hi[s] = _mm512_mask_add_epi8(hi[s], _cvtu64_mask64(mh), hi[s], bit4);
+        }
       }
     }
     for (int t = 0; t < NA; ++t) {
@@ -78,26 +92,26 @@ inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int6
   for (int t = 0; t < NA; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-template <bool kQ8>
+template <bool kQ8, bool kQ5>
 void rows_x16(const uint8_t* w, size_t, int64_t r0, int64_t r1, const QuantActs& qa,
                 const float*, int64_t cols, int64_t n, float* y, int64_t ldy) {
   const int64_t nc = cols / 32;
-  const size_t group_bytes = static_cast<size_t>(nc * (kQ8 ? 64 + 8 * 64 : 64 + 4 * 64));
+  const size_t group_bytes = static_cast<size_t>(nc * block_bytes_x16<kQ8, kQ5>());
   for (int64_t ib = 0; ib < n; ib += kActRowBlock) {
     const int64_t ie = ib + kActRowBlock < n ? ib + kActRowBlock : n;
     for (int64_t r = r0; r < r1; r += 16) {
       const uint8_t* group = w + static_cast<size_t>(r / 16) * group_bytes;
       int64_t i = ib;
-      for (; i + 4 <= ie; i += 4) x16_tile<kQ8, 4>(group, nc, qa, i, y + i * ldy + r, ldy);
+      for (; i + 4 <= ie; i += 4) x16_tile<kQ8, kQ5, 4>(group, nc, qa, i, y + i * ldy + r, ldy);
       switch (ie - i) {
         case 3:
-          x16_tile<kQ8, 3>(group, nc, qa, i, y + i * ldy + r, ldy);
+          x16_tile<kQ8, kQ5, 3>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         case 2:
-          x16_tile<kQ8, 2>(group, nc, qa, i, y + i * ldy + r, ldy);
+          x16_tile<kQ8, kQ5, 2>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         case 1:
-          x16_tile<kQ8, 1>(group, nc, qa, i, y + i * ldy + r, ldy);
+          x16_tile<kQ8, kQ5, 1>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         default:
           break;
@@ -115,9 +129,11 @@ const KernelTable& kernel_table_avx512() {
     t.isa = IsaLevel::Avx512;
     fill_matmul_x86(t);
     fill_vec_avx512(t);
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_0)] = rows_x16<false>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_1)] = rows_x16<false>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q8_0)] = rows_x16<true>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_0)] = rows_x16<false, false>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_1)] = rows_x16<false, false>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_0)] = rows_x16<false, true>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_1)] = rows_x16<false, true>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q8_0)] = rows_x16<true, false>;
     return t;
   }();
   return table;

@@ -192,7 +192,8 @@ TEST(KernelMatmul, PackedX16MatchesReference) {
   ThreadPool pool1(1), pool2(2);
   MatmulScratch scratch;
   uint32_t seed = 500;
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0}) {
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::Q8_0}) {
     for (int64_t rows : {16, 48, 320}) {
       for (int64_t cols : {64, 576}) {
         const WeightView probe{type, nullptr, rows, cols};

@@ -155,8 +155,7 @@ void FakeEngine::loop() {
         tokens.emplace_back(s, std::move(ev));
       }
     }
-    for (auto& [s, _] : finished)
-      running_.erase(std::find(running_.begin(), running_.end(), s));
+    for (auto& [s, _] : finished) running_.erase(std::find(running_.begin(), running_.end(), s));
     lock.unlock();
     // Callbacks run without the lock, on this (the engine's) thread, as in the real engine.
     for (auto& [s, ev] : tokens) s->request.on_token(std::move(ev));

@@ -257,11 +257,15 @@ TEST_F(JobFixture, NGivesIndexedChoices) {
 
 TEST_F(JobFixture, ToolCallMarkupBecomesToolCalls) {
   make_engine([](const std::string&) {
-    return split("Sure.<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}</tool_call>", 5);
+    return split(
+        "Sure.<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+        "\"Paris\"}}</tool_call>",
+        5);
   });
   auto sink = std::make_shared<RecordingSink>();
-  json tools = json::array({{{"type", "function"},
-                             {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}}}}}}});
+  json tools = json::array(
+      {{{"type", "function"},
+        {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}}}}}}});
   run({{"tools", tools}}, sink);
   ASSERT_TRUE(sink->wait_end());
   json j = json::parse(sink->response->body);
@@ -282,7 +286,8 @@ TEST_F(JobFixture, StreamedToolCallDeltasCarryIdAndNameFirst) {
     return split("<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}}</tool_call>", 4);
   });
   auto sink = std::make_shared<RecordingSink>();
-  json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
+  json tools =
+      json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
   run({{"tools", tools}, {"stream", true}}, sink);
   ASSERT_TRUE(sink->wait_end());
   auto ev = sink->events();
@@ -318,8 +323,9 @@ TEST_F(JobFixture, ParallelToolCallsFalseKeepsOnlyTheFirst) {
                                     "<tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call>"};
   });
   auto sink = std::make_shared<RecordingSink>();
-  json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}},
-                            {{"type", "function"}, {"function", {{"name", "g"}, {"description", "d"}}}}});
+  json tools =
+      json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}},
+                   {{"type", "function"}, {"function", {{"name", "g"}, {"description", "d"}}}}});
   run({{"tools", tools}, {"parallel_tool_calls", false}}, sink);
   ASSERT_TRUE(sink->wait_end());
   json j = json::parse(sink->response->body);
@@ -330,7 +336,8 @@ TEST_F(JobFixture, ParallelToolCallsFalseKeepsOnlyTheFirst) {
 TEST_F(JobFixture, ToolChoiceNoneLeavesToolsOutAndTextAlone) {
   make_engine([](const std::string&) { return std::vector<std::string>{"<tool_call>x"}; });
   auto sink = std::make_shared<RecordingSink>();
-  json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
+  json tools =
+      json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
   run({{"tools", tools}, {"tool_choice", "none"}}, sink);
   ASSERT_TRUE(sink->wait_end());
   EXPECT_EQ(engine->prompts()[0].find("Tools:"), std::string::npos);
@@ -339,10 +346,13 @@ TEST_F(JobFixture, ToolChoiceNoneLeavesToolsOutAndTextAlone) {
 }
 
 TEST_F(JobFixture, NamedToolChoiceForcesThePrefixAndPrimesTheParser) {
-  make_engine([](const std::string&) { return std::vector<std::string>{"{\"a\": 2}}", "</tool_call>"}; });
+  make_engine(
+      [](const std::string&) { return std::vector<std::string>{"{\"a\": 2}}", "</tool_call>"}; });
   auto sink = std::make_shared<RecordingSink>();
-  json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
-  run({{"tools", tools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "f"}}}}}}, sink);
+  json tools =
+      json::array({{{"type", "function"}, {"function", {{"name", "f"}, {"description", "d"}}}}});
+  run({{"tools", tools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "f"}}}}}},
+      sink);
   ASSERT_TRUE(sink->wait_end());
   std::string prompt = engine->prompts()[0];
   EXPECT_NE(prompt.find("<tool_call>{\"name\": \"f\", \"arguments\": "), std::string::npos);
@@ -357,7 +367,8 @@ TEST_F(JobFixture, ServerToolLoopRunsToolAndContinues) {
         // Second round: the tool result is in the prompt.
         if (prompt.find("<|im_start|>tool\n5") != std::string::npos)
           return split("The sum is 5.", 4);
-        return std::vector<std::string>{"<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 2, \"b\": 3}}</tool_call>"};
+        return std::vector<std::string>{
+            "<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 2, \"b\": 3}}</tool_call>"};
       },
       {"add"});
   auto sink = std::make_shared<RecordingSink>();
@@ -382,7 +393,8 @@ TEST_F(JobFixture, ServerToolLoopRunsToolAndContinues) {
 TEST_F(JobFixture, NameOnlyRequestToolIsRunByTheServerAndStreamedAsToolRuns) {
   make_engine([](const std::string& prompt) {
     if (prompt.find("<|im_start|>tool\n") != std::string::npos) return split("done", 2);
-    return std::vector<std::string>{"<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 1}}</tool_call>"};
+    return std::vector<std::string>{
+        "<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 1}}</tool_call>"};
   });
   auto sink = std::make_shared<RecordingSink>();
   run({{"tools", json::array({{{"type", "function"}, {"function", {{"name", "add"}}}}})},
@@ -406,7 +418,8 @@ TEST_F(JobFixture, NameOnlyRequestToolIsRunByTheServerAndStreamedAsToolRuns) {
 TEST_F(JobFixture, ToolLoopStopsAfterMaxRoundsAndReturnsTheCall) {
   make_engine(
       [](const std::string&) {
-        return std::vector<std::string>{"<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 1}}</tool_call>"};
+        return std::vector<std::string>{
+            "<tool_call>{\"name\": \"add\", \"arguments\": {\"a\": 1}}</tool_call>"};
       },
       {"add"});
   auto sink = std::make_shared<RecordingSink>();

@@ -30,32 +30,33 @@ TEST(ChatRequestParser, MinimalRequestParses) {
 }
 
 TEST(ChatRequestParser, FullRequestParsesEveryField) {
-  json body = with({{"max_tokens", 10},
-                    {"temperature", 0.5},
-                    {"top_p", 0.9},
-                    {"n", 3},
-                    {"stop", json::array({"a", "b"})},
-                    {"seed", 42},
-                    {"presence_penalty", -1.5},
-                    {"frequency_penalty", 2},
-                    {"logit_bias", {{"15", -100}, {"7", 3.5}}},
-                    {"logprobs", true},
-                    {"top_logprobs", 5},
-                    {"user", "u1"},
-                    {"response_format", {{"type", "json_object"}}},
-                    {"tools", json::array({{{"type", "function"},
-                                            {"function",
-                                             {{"name", "get_weather"},
-                                              {"description", "d"},
-                                              {"parameters", {{"type", "object"}}}}}}})},
-                    {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}},
-                    {"parallel_tool_calls", false},
-                    {"stream", true},
-                    {"stream_options", {{"include_usage", true}}},
-                    {"top_k", 40},
-                    {"min_p", 0.05},
-                    {"repetition_penalty", 1.1},
-                    {"some_future_field", {{"x", 1}}}});
+  json body =
+      with({{"max_tokens", 10},
+            {"temperature", 0.5},
+            {"top_p", 0.9},
+            {"n", 3},
+            {"stop", json::array({"a", "b"})},
+            {"seed", 42},
+            {"presence_penalty", -1.5},
+            {"frequency_penalty", 2},
+            {"logit_bias", {{"15", -100}, {"7", 3.5}}},
+            {"logprobs", true},
+            {"top_logprobs", 5},
+            {"user", "u1"},
+            {"response_format", {{"type", "json_object"}}},
+            {"tools", json::array({{{"type", "function"},
+                                    {"function",
+                                     {{"name", "get_weather"},
+                                      {"description", "d"},
+                                      {"parameters", {{"type", "object"}}}}}}})},
+            {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}},
+            {"parallel_tool_calls", false},
+            {"stream", true},
+            {"stream_options", {{"include_usage", true}}},
+            {"top_k", 40},
+            {"min_p", 0.05},
+            {"repetition_penalty", 1.1},
+            {"some_future_field", {{"x", 1}}}});
   auto r = parse_chat_completion_request(body);
   ASSERT_TRUE(r.request) << r.errors[0].message;
   const auto& q = *r.request;
@@ -93,8 +94,8 @@ TEST(ChatRequestParser, MaxCompletionTokensWinsOverMaxTokens) {
 
 TEST(ChatRequestParser, ContentPartsOfTypeTextAreJoined) {
   json body = minimal();
-  body["messages"][0]["content"] = json::array(
-      {{{"type", "text"}, {"text", "Hello"}}, {{"type", "text"}, {"text", "world"}}});
+  body["messages"][0]["content"] =
+      json::array({{{"type", "text"}, {"text", "Hello"}}, {{"type", "text"}, {"text", "world"}}});
   auto r = parse_chat_completion_request(body);
   ASSERT_TRUE(r.request);
   EXPECT_EQ(*r.request->messages[0].content, "Hello\nworld");
@@ -175,7 +176,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"user without content", with({{"messages", json::array({{{"role", "user"}}})}}),
                 "messages[0].content"},
         BadCase{"content number", msg_content(7), "messages[0].content"},
-        BadCase{"image part", msg_content(json::array({{{"type", "image_url"}, {"image_url", {{"url", "x"}}}}})),
+        BadCase{"image part",
+                msg_content(json::array({{{"type", "image_url"}, {"image_url", {{"url", "x"}}}}})),
                 "messages[0].content[0].type"},
         BadCase{"text part without text", msg_content(json::array({{{"type", "text"}}})),
                 "messages[0].content[0].text"},
@@ -195,8 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"temperature negative", with({{"temperature", -0.1}}), "temperature"},
         BadCase{"top_p zero", with({{"top_p", 0}}), "top_p"},
         BadCase{"top_p above 1", with({{"top_p", 1.01}}), "top_p"},
-        BadCase{"n zero", with({{"n", 0}}), "n"},
-        BadCase{"n nine", with({{"n", 9}}), "n"},
+        BadCase{"n zero", with({{"n", 0}}), "n"}, BadCase{"n nine", with({{"n", 9}}), "n"},
         BadCase{"n bool", with({{"n", true}}), "n"},
         BadCase{"stop number", with({{"stop", 3}}), "stop"},
         BadCase{"stop five", with({{"stop", json::array({"a", "b", "c", "d", "e"})}}), "stop"},
@@ -208,7 +209,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"logit_bias bad key", with({{"logit_bias", {{"abc", 1}}}}), "logit_bias"},
         BadCase{"logit_bias out of range", with({{"logit_bias", {{"5", 101}}}}), "logit_bias.5"},
         BadCase{"logprobs string", with({{"logprobs", "yes"}}), "logprobs"},
-        BadCase{"top_logprobs 21", with({{"logprobs", true}, {"top_logprobs", 21}}), "top_logprobs"},
+        BadCase{"top_logprobs 21", with({{"logprobs", true}, {"top_logprobs", 21}}),
+                "top_logprobs"},
         BadCase{"top_logprobs without logprobs", with({{"top_logprobs", 2}}), "top_logprobs"},
         BadCase{"user number", with({{"user", 1}}), "user"},
         BadCase{"response_format string", with({{"response_format", "json"}}), "response_format"},
@@ -225,10 +227,11 @@ INSTANTIATE_TEST_SUITE_P(
                 with({{"tools", json::array({{{"type", "function"},
                                               {"function", {{"name", "has space"}}}}})}}),
                 "tools[0].function.name"},
-        BadCase{"tool parameters string",
-                with({{"tools", json::array({{{"type", "function"},
-                                              {"function", {{"name", "f"}, {"parameters", "x"}}}}})}}),
-                "tools[0].function.parameters"},
+        BadCase{
+            "tool parameters string",
+            with({{"tools", json::array({{{"type", "function"},
+                                          {"function", {{"name", "f"}, {"parameters", "x"}}}}})}}),
+            "tools[0].function.parameters"},
         BadCase{"tool_choice unknown string", with({{"tool_choice", "always"}}), "tool_choice"},
         BadCase{"tool_choice number", with({{"tool_choice", 1}}), "tool_choice"},
         BadCase{"tool_choice names unknown tool",
@@ -239,8 +242,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"parallel_tool_calls string", with({{"parallel_tool_calls", "no"}}),
                 "parallel_tool_calls"},
         BadCase{"stream string", with({{"stream", "true"}}), "stream"},
-        BadCase{"stream_options without stream", with({{"stream_options", {{"include_usage", true}}}}),
-                "stream_options"},
+        BadCase{"stream_options without stream",
+                with({{"stream_options", {{"include_usage", true}}}}), "stream_options"},
         BadCase{"include_usage string",
                 with({{"stream", true}, {"stream_options", {{"include_usage", "y"}}}}),
                 "stream_options.include_usage"},
@@ -275,8 +278,9 @@ TEST(ChatRequestParser, ToolSchemaKeepsTheClientsKeyOrder) {
              "required":["zeta"]}}}]})");
   auto r = parse_chat_completion_request(body);
   ASSERT_TRUE(r.request);
-  EXPECT_EQ(tool_to_openai_json(r.request->tools[0])["function"]["parameters"].dump(),
-            R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}},"required":["zeta"]})");
+  EXPECT_EQ(
+      tool_to_openai_json(r.request->tools[0])["function"]["parameters"].dump(),
+      R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}},"required":["zeta"]})");
 }
 
 TEST(ChatRequestParser, NameOnlyToolIsMarked) {

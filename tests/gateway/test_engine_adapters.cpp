@@ -73,8 +73,9 @@ TEST(ChatTemplateRenderer, OverrideWinsAndMissingTemplateIsAnError) {
   testing::FakeEngine engine(with_template(""));
   EXPECT_THROW(make_chat_template_renderer(engine), std::runtime_error);
   auto r = make_chat_template_renderer(engine, std::string("{{ messages[0].content }}!"));
-  EXPECT_EQ(r->render(ordered_json::array({{{"role", "user"}, {"content", "Hey"}}}), nullptr, false),
-            "Hey!");
+  EXPECT_EQ(
+      r->render(ordered_json::array({{{"role", "user"}, {"content", "Hey"}}}), nullptr, false),
+      "Hey!");
 }
 
 TEST(ToolCallSyntaxAdapter, HermesCallsComeOutAsFragments) {

@@ -123,8 +123,9 @@ TEST_F(ApiFixture, InvalidJsonIs400) {
 
 TEST_F(ApiFixture, BadParameterIs400NamingIt) {
   auto api = make();
-  auto o = api->handle(req("POST", "/v1/chat/completions",
-                           R"({"model":"smollm2","messages":[{"role":"user","content":"x"}],"temperature":"hot"})"));
+  auto o = api->handle(
+      req("POST", "/v1/chat/completions",
+          R"({"model":"smollm2","messages":[{"role":"user","content":"x"}],"temperature":"hot"})"));
   EXPECT_EQ(response(o).status, 400);
   EXPECT_EQ(body(o)["error"]["param"], "temperature");
 }
@@ -200,22 +201,21 @@ TEST(Metrics, RendersEveryVllmStyleFamily) {
   s.generation_tokens_total = 50;
   s.preemptions = 3;
   std::string text = m.render({{"a", s}}, 1, 0);
-  for (const char* line :
-       {"toolgate:num_requests_running{model_name=\"a\"} 2\n",
-        "toolgate:num_requests_waiting{model_name=\"a\"} 1\n",
-        "toolgate:kv_cache_usage_perc{model_name=\"a\"} 0.5\n",
-        "toolgate:kv_blocks_used{model_name=\"a\"} 5\n",
-        "toolgate:prefix_cache_hits_total{model_name=\"a\"} 7\n",
-        "toolgate:prompt_tokens_total{model_name=\"a\"} 100\n",
-        "toolgate:generation_tokens_total{model_name=\"a\"} 50\n",
-        "toolgate:preemptions_total{model_name=\"a\"} 3\n",
-        "# TYPE toolgate:time_to_first_token_seconds histogram\n",
-        "toolgate:time_to_first_token_seconds_bucket{le=\"0.04\"} 0\n",
-        "toolgate:time_to_first_token_seconds_bucket{le=\"0.06\"} 1\n",
-        "toolgate:time_to_first_token_seconds_bucket{le=\"+Inf\"} 1\n",
-        "toolgate:time_to_first_token_seconds_count 1\n",
-        "toolgate:inter_token_latency_seconds_count 1\n",
-        "toolgate:e2e_request_latency_seconds_sum 1.2\n"}) {
+  for (const char* line : {"toolgate:num_requests_running{model_name=\"a\"} 2\n",
+                           "toolgate:num_requests_waiting{model_name=\"a\"} 1\n",
+                           "toolgate:kv_cache_usage_perc{model_name=\"a\"} 0.5\n",
+                           "toolgate:kv_blocks_used{model_name=\"a\"} 5\n",
+                           "toolgate:prefix_cache_hits_total{model_name=\"a\"} 7\n",
+                           "toolgate:prompt_tokens_total{model_name=\"a\"} 100\n",
+                           "toolgate:generation_tokens_total{model_name=\"a\"} 50\n",
+                           "toolgate:preemptions_total{model_name=\"a\"} 3\n",
+                           "# TYPE toolgate:time_to_first_token_seconds histogram\n",
+                           "toolgate:time_to_first_token_seconds_bucket{le=\"0.04\"} 0\n",
+                           "toolgate:time_to_first_token_seconds_bucket{le=\"0.06\"} 1\n",
+                           "toolgate:time_to_first_token_seconds_bucket{le=\"+Inf\"} 1\n",
+                           "toolgate:time_to_first_token_seconds_count 1\n",
+                           "toolgate:inter_token_latency_seconds_count 1\n",
+                           "toolgate:e2e_request_latency_seconds_sum 1.2\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   // Every sample line is "name{labels} value" or "name value".

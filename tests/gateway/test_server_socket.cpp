@@ -155,8 +155,10 @@ TEST_F(ServerFixture, ClientDisconnectMidStreamCancelsTheGeneration) {
   start(10ms, 100000);
   {
     Client c(server->port());
-    c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: " + std::to_string(kStream.size()) + "\r\n\r\n" + kStream);
+    c.send(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(kStream.size()) + "\r\n\r\n" + kStream);
     http::response_parser<http::empty_body> p;
     http::read_header(c.socket(), c.buffer(), p);
     ASSERT_EQ(p.get().result_int(), 200);
@@ -275,8 +277,10 @@ TEST_F(ServerFixture, QueuedRequestRunsWhenASlotFrees) {
 TEST_F(ServerFixture, ExpectContinueGetsInterimResponse) {
   start();
   Client c(server->port());
-  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-         "Content-Length: " + std::to_string(kChat.size()) + "\r\n\r\n");
+  c.send(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(kChat.size()) + "\r\n\r\n");
   char buf[25] = {};
   net::read(c.socket(), net::buffer(buf, 25));
   EXPECT_EQ(std::string(buf, 25), "HTTP/1.1 100 Continue\r\n\r\n");
@@ -324,6 +328,55 @@ TEST_F(ServerFixture, RequestTimeoutStopsALongGenerationWith504) {
   EXPECT_TRUE(engine->wait_idle(2s));
   EXPECT_EQ(engine->cancelled().size(), 1u);
   EXPECT_EQ(c.request("GET", "/health").result_int(), 200);  // the connection lives on
+}
+
+TEST_F(ServerFixture, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  Client c(server->port());
+  c.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+         std::to_string(kChat.size()) + "\r\n\r\n" + kChat +
+         "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto a = c.read();
+  auto b = c.read();
+  auto d = c.read();
+  EXPECT_EQ(json::parse(a.body())["status"], "ok");
+  EXPECT_EQ(json::parse(b.body())["object"], "chat.completion");
+  EXPECT_EQ(json::parse(d.body())["object"], "list");
+}
+
+TEST_F(ServerFixture, ChunkedRequestBodyIsAcceptedAndLimited) {
+  start();
+  Client c(server->port());
+  std::string half1 = kChat.substr(0, 20), half2 = kChat.substr(20);
+  char h1[16], h2[16];
+  std::snprintf(h1, sizeof h1, "%zx", half1.size());
+  std::snprintf(h2, sizeof h2, "%zx", half2.size());
+  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+         std::string(h1) + "\r\n" + half1 + "\r\n" + h2 + "\r\n" + half2 + "\r\n0\r\n\r\n");
+  EXPECT_EQ(c.read().result_int(), 200);
+  Client big(server->port());
+  std::string chunk(1000, 'x');
+  big.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "3e8\r\n" + chunk + "\r\n3e8\r\n" + chunk + "\r\n0\r\n\r\n");
+  EXPECT_EQ(big.read().result_int(), 413);
+}
+
+TEST_F(ServerFixture, BadRequestDoesNotDisturbAStreamInFlight) {
+  start(5ms, 40);
+  Client streaming(server->port());
+  streaming.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                 std::to_string(kStream.size()) + "\r\n\r\n" + kStream);
+  for (int i = 0; i < 5; ++i) {
+    Client bad(server->port());
+    bad.send("GARBAGE\r\n\r\n");
+    EXPECT_EQ(bad.read().result_int(), 400);
+    Client bad_json(server->port());
+    EXPECT_EQ(bad_json.request("POST", "/v1/chat/completions", "[1,2").result_int(), 400);
+  }
+  auto r = streaming.read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body().substr(r.body().size() - 14), "data: [DONE]\n\n");
 }
 
 TEST_F(ServerFixture, HealthIs503UntilModelsArePublished) {
