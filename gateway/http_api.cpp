@@ -27,6 +27,29 @@ std::string join_errors(const std::vector<ParamError>& errors) {
   return msg;
 }
 
+// A chat completion for an upstream model is forwarded as sent (upstream_relay.h), so it
+// skips our own request parser. Returns nothing when `body` is not for an upstream model.
+std::optional<HttpResponse> route_upstream_chat(nlohmann::ordered_json& body,
+                                                const std::shared_ptr<const ModelCatalog>& catalog,
+                                                ApiOutcome& outcome) {
+  if (!body.is_object()) return std::nullopt;
+  auto it = body.find("model");
+  if (it == body.end() || !it->is_string()) return std::nullopt;
+  const ServedModel* m = catalog->find(it->get<std::string>());
+  if (!m || !m->upstream) return std::nullopt;
+  outcome.model = m->id;
+  auto parsed = parse_upstream_chat_request(std::move(body));
+  if (auto* err = std::get_if<ApiError>(&parsed)) return err->to_response();
+  ChatCompletionStart start;
+  start.request.model = m->id;
+  start.catalog = catalog;
+  start.model = m;
+  start.upstream = std::move(std::get<UpstreamChatRequest>(parsed));
+  start.request.stream = start.upstream->stream;
+  outcome.action = std::move(start);
+  return HttpResponse{};
+}
+
 }  // namespace
 
 std::string url_decode(std::string_view s) {
@@ -152,6 +175,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     }
     return ApiError::invalid_json("invalid JSON").to_response();
   }
+  if (auto upstream = route_upstream_chat(body, catalog, outcome)) return *upstream;
   ChatRequestParse parsed = parse_chat_completion_request(body);
   if (!parsed.request) {
     return ApiError::invalid_request(join_errors(parsed.errors),
@@ -164,7 +188,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   const ServedModel* m = catalog->find(parsed.request->model);
   if (!m) return ApiError::model_not_found(parsed.request->model).to_response();
   outcome.model = m->id;
-  outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m};
+  outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt};
   return {};
 }
 

@@ -14,6 +14,7 @@
 #include "gateway/cors_policy.h"
 #include "gateway/http_message.h"
 #include "gateway/model_catalog.h"
+#include "gateway/upstream_relay.h"
 
 namespace toolgate::gateway {
 
@@ -25,6 +26,8 @@ struct ChatCompletionStart {
   ChatCompletionRequest request;
   std::shared_ptr<const ModelCatalog> catalog;
   const ServedModel* model = nullptr;  // points into catalog
+  // Set instead of `request` when the model is an upstream one: the body is forwarded.
+  std::optional<UpstreamChatRequest> upstream;
 };
 
 struct ApiOutcome {

@@ -16,6 +16,7 @@
 #include "gateway/http_api.h"
 #include "gateway/metrics.h"
 #include "gateway/response_sink.h"
+#include "gateway/upstream_chat_job.h"
 
 namespace toolgate::gateway {
 
@@ -229,9 +230,21 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
           s.total_ms);
     };
     job_logged_ = true;
+<<<<<<< HEAD
     job_ =
         ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
                                   std::move(env), shared_from_this(), std::move(on_done), arrival_);
+=======
+    if (start.upstream) {
+      job_ = make_upstream_chat_job(std::move(*start.upstream), std::move(start.catalog),
+                                    start.model, std::move(env), shared_from_this(),
+                                    std::move(on_done), arrival_, stream_.get_executor());
+    } else {
+      job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
+                                       start.model, std::move(env), shared_from_this(),
+                                       std::move(on_done), arrival_);
+    }
+>>>>>>> upstream
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
       request_timer_.emplace(stream_.get_executor(), limit);

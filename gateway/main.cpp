@@ -20,6 +20,7 @@
 #include "gateway/options.h"
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
+#include "gateway/upstream_model.h"
 #include "tools/builtin/builtin_tools.h"
 #include "tools/plugin_loader.h"
 #include "tools/tool_registry.h"
@@ -147,10 +148,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   configure_logging(config.logging);
+  // Upstream models are checked before any local model loads: a config error shows at once.
+  std::vector<gw::ServedModel> upstream_models;
   for (const auto& m : config.models) {
-    if (m.upstream) {
-      spdlog::critical("model '{}': upstream (proxied) models are not supported by this build",
-                       m.id);
+    if (!m.upstream) continue;
+    try {
+      upstream_models.push_back(
+          gw::make_upstream_served_model(m, sampling_defaults(m.sampling), unix_now()));
+    } catch (const std::exception& e) {
+      spdlog::critical("toolgate: {}", e.what());
       return 2;
     }
   }
@@ -169,7 +175,14 @@ int main(int argc, char** argv) {
     gw::Server server(server_options(config), {}, &toolbox);
     server.start();  // /health answers 503 while the models load
     std::vector<gw::ServedModel> served;
+    auto next_upstream = upstream_models.begin();
     for (const auto& m : config.models) {
+      if (m.upstream) {
+        spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
+                     m.upstream->model);
+        served.push_back(std::move(*next_upstream++));
+        continue;
+      }
       spdlog::info("loading model '{}' from {}", m.id, m.path);
       auto started = std::chrono::steady_clock::now();
       engines.push_back(eng::Engine::create(m.path, engine_options(config, m)));

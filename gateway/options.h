@@ -16,6 +16,7 @@ namespace toolgate::gateway {
 
 class PromptRenderer;
 class ToolCallSyntax;
+struct UpstreamTarget;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -63,6 +64,9 @@ struct ServedModel {
   std::vector<std::string> server_tools;  // tools the gateway runs itself (ToolRegistry names)
   int64_t created = 0;                    // unix seconds shown in /v1/models
   std::string owned_by = "toolgate";
+  // Set for a model served by another OpenAI-compatible server (upstream_target.h): requests
+  // are forwarded to it, and engine/renderer/tool_syntax stay null.
+  std::shared_ptr<const UpstreamTarget> upstream;
 };
 
 }  // namespace toolgate::gateway

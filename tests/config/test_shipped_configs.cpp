@@ -41,11 +41,11 @@ TEST(DefaultConfig, ModelFilesExistOnceFetched) {
 
 TEST(MultiModelExample, LoadsWithItsEnvironmentVariablesSet) {
   ::setenv("TOOLGATE_API_KEY", "tg-test", 1);
-  ::setenv("OPENAI_API_KEY", "sk-test", 1);
+  ::setenv("UPSTREAM_API_KEY", "sk-test", 1);
   const auto file = testing::source_root() / "config" / "examples" / "multi-model.yaml";
   const LoadResult r = load_config_file(file, without_file_checks());
   ::unsetenv("TOOLGATE_API_KEY");
-  ::unsetenv("OPENAI_API_KEY");
+  ::unsetenv("UPSTREAM_API_KEY");
   ASSERT_TRUE(r.ok()) << r.error_text();
   const Config& c = *r.config;
   EXPECT_EQ(c.server.port, 8080);
@@ -61,12 +61,12 @@ TEST(MultiModelExample, LoadsWithItsEnvironmentVariablesSet) {
 
 TEST(MultiModelExample, NamesTheMissingSecretWhenItIsUnset) {
   ::unsetenv("TOOLGATE_API_KEY");
-  ::unsetenv("OPENAI_API_KEY");
+  ::unsetenv("UPSTREAM_API_KEY");
   const auto file = testing::source_root() / "config" / "examples" / "multi-model.yaml";
   const LoadResult r = load_config_file(file, without_file_checks());
   ASSERT_EQ(r.issues.size(), 2u) << r.error_text();
   EXPECT_EQ(r.issues[0].message, "environment variable 'TOOLGATE_API_KEY' is not set");
-  EXPECT_EQ(r.issues[1].message, "environment variable 'OPENAI_API_KEY' is not set");
+  EXPECT_EQ(r.issues[1].message, "environment variable 'UPSTREAM_API_KEY' is not set");
 }
 
 }  // namespace

@@ -101,3 +101,46 @@ export async function metric(baseURL, name) {
   }
   return sum;
 }
+
+// Starts `toolgate --config` with a whole deployment config as given (it is written as JSON,
+// which is YAML). `config.server.port` must be set (see freePort()).
+export async function startServerWithConfig(config) {
+  const port = config.server.port;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
+  const configPath = path.join(dir, 'toolgate.yaml');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const child = spawn(process.env.TOOLGATE_BIN, ['--config', configPath],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const baseURL = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  let healthy = false;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
+    try {
+      const r = await fetch(`${baseURL}/health`);
+      if (r.status === 200) { healthy = true; break; }
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!healthy) {
+    child.kill('SIGKILL');
+    throw new Error(`toolgate did not become healthy:\n${log}`);
+  }
+  return {
+    port,
+    baseURL,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

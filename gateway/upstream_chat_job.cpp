@@ -1,0 +1,272 @@
+#include "gateway/upstream_chat_job.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/api_error.h"
+#include "gateway/metrics.h"
+#include "gateway/model_catalog.h"
+#include "gateway/sse.h"
+#include "gateway/upstream_client.h"
+#include "gateway/upstream_target.h"
+
+namespace toolgate::gateway {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A non-streamed answer larger than this is not a chat completion we want to hold in memory.
+constexpr size_t kMaxBufferedBody = 64u << 20;
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+class UpstreamChatJob final : public ChatCompletionJob,
+                              public std::enable_shared_from_this<UpstreamChatJob> {
+ public:
+  UpstreamChatJob(UpstreamChatRequest request, std::shared_ptr<const ModelCatalog> catalog,
+                  const ServedModel* model, JobEnvironment env, std::shared_ptr<ResponseSink> sink,
+                  std::function<void(const JobSummary&)> on_done, Clock::time_point arrival,
+                  boost::asio::any_io_executor executor)
+      : req_(std::move(request)),
+        catalog_(std::move(catalog)),
+        model_(*model),
+        target_(model->upstream),
+        env_(std::move(env)),
+        sink_(std::move(sink)),
+        on_done_(std::move(on_done)),
+        arrival_(arrival),
+        executor_(std::move(executor)) {}
+
+  void start() override {
+    if (!target_) return fail(ApiError::internal("model '" + model_.id + "' has no upstream"));
+    std::string body;
+    try {
+      body = upstream_request_body(req_, target_->remote_model, model_.sampling);
+    } catch (const std::exception& e) {
+      return fail(ApiError::internal(std::string("internal error: ") + e.what()));
+    }
+    auto self = shared_from_this();
+    UpstreamExchange::Handlers h;
+    h.on_head = [self](int status, std::string content_type) {
+      self->on_head(status, std::move(content_type));
+    };
+    h.on_data = [self](std::string data) { self->on_data(std::move(data)); };
+    h.on_end = [self](std::optional<UpstreamFailure> failure) { self->on_end(std::move(failure)); };
+    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", std::move(body),
+                                        req_.stream, std::move(h));
+  }
+
+  void abandon() override {
+    if (abandoned_) return;
+    abandoned_ = true;
+    if (!response_ended_ && env_.metrics) env_.metrics->count_client_disconnect();
+    if (!response_ended_) status_ = 499;
+    response_ended_ = true;
+    sink_.reset();
+    cancel_exchange();  // the upstream sees the connection close and stops generating
+    maybe_done();
+  }
+
+  void shutdown() override {
+    stop(ApiError::unavailable("The server is shutting down.", env_.retry_after_seconds));
+  }
+
+  void time_out(std::chrono::milliseconds limit) override {
+    stop(ApiError{504,
+                  "The request ran longer than the server's request timeout (" +
+                      std::to_string(limit.count() / 1000) + " s) and was stopped.",
+                  "server_error", std::nullopt, "request_timeout"});
+  }
+
+ private:
+  void stop(const ApiError& reason) {
+    if (response_ended_) return;
+    cancel_exchange();
+    fail(reason);
+  }
+
+  void cancel_exchange() {
+    if (auto ex = std::move(exchange_)) ex->cancel();
+  }
+
+  void on_head(int status, std::string content_type) {
+    if (response_ended_) return;
+    status_ = status;
+    content_type_ = std::move(content_type);
+    const bool sse = content_type_.find("text/event-stream") != std::string::npos;
+    if (req_.stream && status / 100 == 2 && sse) {
+      HttpResponse head;
+      head.status = 200;
+      head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                      {"Cache-Control", "no-cache"},
+                      {"X-Accel-Buffering", "no"}};
+      streaming_ = true;
+      sink_->begin_stream(std::move(head));
+    }
+  }
+
+  void on_data(std::string data) {
+    if (response_ended_) return;
+    if (!streaming_) {
+      if (buffered_.size() + data.size() > kMaxBufferedBody) {
+        cancel_exchange();
+        return fail(upstream_failed(target_->base_url, "the response is larger than 64 MiB"));
+      }
+      buffered_ += data;
+      return;
+    }
+    std::string out;
+    for (const auto& event : splitter_.feed(data)) out += relay(event);
+    if (!out.empty()) sink_->stream_data(std::move(out));
+  }
+
+  std::string relay(const std::string& event) {
+    RelayedSseEvent r = relay_sse_event(event, model_.id);
+    if (r.done) done_seen_ = true;
+    if (r.usage) note_usage(*r.usage);
+    if (!first_event_at_) {
+      first_event_at_ = Clock::now();
+      if (env_.metrics) env_.metrics->observe_time_to_first_token(ms_between(arrival_, *first_event_at_) / 1e3);
+    }
+    return std::move(r.text);
+  }
+
+  void on_end(std::optional<UpstreamFailure> failure) {
+    exchange_.reset();
+    if (response_ended_) return maybe_done();
+    if (streaming_) return end_stream(failure);
+    if (failure) {
+      if (status_ == 0 && failure->kind == UpstreamFailure::Kind::Timeout)
+        return fail(upstream_timeout(target_->base_url, target_->timeout));
+      if (status_ == 0 && failure->kind == UpstreamFailure::Kind::Unreachable)
+        return fail(upstream_unreachable(target_->base_url, failure->detail));
+      if (failure->kind == UpstreamFailure::Kind::Timeout)
+        return fail(upstream_timeout(target_->base_url, target_->timeout));
+      return fail(upstream_failed(target_->base_url, failure->detail));
+    }
+    if (status_ / 100 != 2) {
+      spdlog::warn("model '{}': upstream {} answered HTTP {}", model_.id, target_->base_url,
+                   status_);
+      HttpResponse r = relay_upstream_error(status_, buffered_, target_->base_url);
+      return finish_with(std::move(r));
+    }
+    json parsed = json::parse(buffered_, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object()) {
+      if (auto u = parsed.find("usage"); u != parsed.end() && u->is_object()) note_usage(*u);
+    }
+    HttpResponse r;
+    r.status = status_;
+    r.headers.emplace_back("Content-Type",
+                           content_type_.empty() ? "application/json" : content_type_);
+    r.body = rewrite_model_in_json(buffered_, model_.id);
+    finish_with(std::move(r));
+  }
+
+  // The SSE stream from the upstream has ended: flush, and make sure the client's stream ends
+  // the way OpenAI's does (an error event if it broke off, then [DONE]).
+  void end_stream(const std::optional<UpstreamFailure>& failure) {
+    std::string out;
+    if (std::string rest = splitter_.take_rest(); !rest.empty()) out += relay(rest);
+    if (!done_seen_) {
+      ApiError err = !failure ? upstream_failed(target_->base_url, "the stream ended without [DONE]")
+                     : failure->kind == UpstreamFailure::Kind::Timeout
+                         ? upstream_timeout(target_->base_url, target_->timeout)
+                         : upstream_failed(target_->base_url, failure->detail);
+      spdlog::warn("model '{}': {}", model_.id, err.message);
+      out += sse_event(json::parse(err.to_json()));
+      out += sse_done();
+      status_ = err.status;
+    }
+    if (!out.empty()) sink_->stream_data(std::move(out));
+    response_ended_ = true;
+    sink_->end_stream();
+    maybe_done();
+  }
+
+  void note_usage(const json& u) {
+    if (auto p = u.find("prompt_tokens"); p != u.end() && p->is_number_integer())
+      prompt_tokens_ = p->get<int>();
+    if (auto c = u.find("completion_tokens"); c != u.end() && c->is_number_integer())
+      completion_tokens_ = c->get<int>();
+  }
+
+  void finish_with(HttpResponse r) {
+    if (response_ended_) return;
+    status_ = r.status;
+    response_ended_ = true;
+    sink_->send_response(std::move(r));
+    maybe_done();
+  }
+
+  void fail(const ApiError& err) {
+    if (response_ended_) return;
+    if (err.status >= 500 && err.status != 503)
+      spdlog::warn("model '{}': {}", model_.id, err.message);
+    status_ = err.status;
+    response_ended_ = true;
+    if (streaming_) {
+      sink_->stream_data(sse_event(json::parse(err.to_json())) + std::string(sse_done()));
+      sink_->end_stream();
+    } else {
+      sink_->send_response(err.to_response());
+    }
+    maybe_done();
+  }
+
+  void maybe_done() {
+    if (done_reported_ || !response_ended_ || exchange_) return;
+    done_reported_ = true;
+    JobSummary s;
+    s.model = model_.id;
+    s.status = status_;
+    s.prompt_tokens = prompt_tokens_;
+    s.completion_tokens = completion_tokens_;
+    if (first_event_at_) s.ttft_ms = ms_between(arrival_, *first_event_at_);
+    s.total_ms = ms_between(arrival_, Clock::now());
+    if (env_.metrics && status_ == 200) env_.metrics->observe_e2e_latency(s.total_ms / 1e3);
+    if (on_done_) {
+      auto f = std::move(on_done_);
+      f(s);
+    }
+  }
+
+  UpstreamChatRequest req_;
+  std::shared_ptr<const ModelCatalog> catalog_;  // keeps model_ alive
+  const ServedModel& model_;
+  std::shared_ptr<const UpstreamTarget> target_;
+  JobEnvironment env_;
+  std::shared_ptr<ResponseSink> sink_;
+  std::function<void(const JobSummary&)> on_done_;
+  Clock::time_point arrival_;
+  boost::asio::any_io_executor executor_;
+  std::shared_ptr<UpstreamExchange> exchange_;
+
+  SseEventSplitter splitter_;
+  std::string buffered_;  // non-streamed body
+  std::string content_type_;
+  int status_ = 0;  // the upstream's, until the response ends; then what the client got
+  bool streaming_ = false;
+  bool done_seen_ = false;
+  bool response_ended_ = false;
+  bool abandoned_ = false;
+  bool done_reported_ = false;
+  int prompt_tokens_ = 0;
+  int completion_tokens_ = 0;
+  std::optional<Clock::time_point> first_event_at_;
+};
+
+}  // namespace
+
+std::shared_ptr<ChatCompletionJob> make_upstream_chat_job(
+    UpstreamChatRequest request, std::shared_ptr<const ModelCatalog> catalog,
+    const ServedModel* model, JobEnvironment env, std::shared_ptr<ResponseSink> sink,
+    std::function<void(const JobSummary&)> on_done, Clock::time_point arrival,
+    boost::asio::any_io_executor executor) {
+  return std::make_shared<UpstreamChatJob>(std::move(request), std::move(catalog), model,
+                                           std::move(env), std::move(sink), std::move(on_done),
+                                           arrival, std::move(executor));
+}
+
+}  // namespace toolgate::gateway

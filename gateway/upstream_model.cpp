@@ -1,0 +1,40 @@
+#include "gateway/upstream_model.h"
+
+#include "gateway/upstream_target.h"
+
+namespace toolgate::gateway {
+
+ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDefaults sampling,
+                                       int64_t created) {
+  const config::UpstreamConfig& u = m.upstream.value();
+  auto fail = [&](const std::string& why) {
+    return std::runtime_error("model '" + m.id + "': " + why);
+  };
+  std::string error;
+  auto url = parse_upstream_url(u.base_url, &error);
+  if (!url) throw fail(error);
+  if (url->scheme == "https")
+    throw fail("https upstreams need TLS, which this build does not include (" + u.base_url +
+               "); put a TLS-terminating proxy in front, or use http://");
+  if (!m.server_tools.empty())
+    throw fail("server_tools are run by the tool loop of local models only; an upstream model "
+               "forwards tools to its upstream as the client sent them");
+  auto target = std::make_shared<UpstreamTarget>();
+  target->base_url = u.base_url;
+  target->url = std::move(*url);
+  target->api_key = u.api_key;
+  target->remote_model = u.model.empty() ? m.id : u.model;
+  target->timeout = std::chrono::milliseconds(u.timeout_ms);
+  target->retries = u.retries;
+
+  ServedModel sm;
+  sm.id = m.id;
+  sm.aliases = m.aliases;
+  sm.sampling = sampling;
+  sm.created = created;
+  sm.owned_by = "upstream";
+  sm.upstream = std::move(target);
+  return sm;
+}
+
+}  // namespace toolgate::gateway

@@ -1,0 +1,16 @@
+#pragma once
+// Turns a config model with `upstream:` into the ServedModel the server answers for.
+#include <stdexcept>
+
+#include "config/config.h"
+#include "gateway/options.h"
+
+namespace toolgate::gateway {
+
+// Throws std::runtime_error, naming the model, for what this build cannot serve: a base_url
+// it cannot parse, https (no TLS in this build), or server_tools (the tool loop runs on local
+// models only).
+ServedModel make_upstream_served_model(const config::ModelConfig& model, SamplingDefaults sampling,
+                                       int64_t created);
+
+}  // namespace toolgate::gateway
