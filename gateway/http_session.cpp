@@ -230,11 +230,6 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
           s.total_ms);
     };
     job_logged_ = true;
-<<<<<<< HEAD
-    job_ =
-        ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
-                                  std::move(env), shared_from_this(), std::move(on_done), arrival_);
-=======
     if (start.upstream) {
       job_ = make_upstream_chat_job(std::move(*start.upstream), std::move(start.catalog),
                                     start.model, std::move(env), shared_from_this(),
@@ -244,7 +239,6 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
                                        start.model, std::move(env), shared_from_this(),
                                        std::move(on_done), arrival_);
     }
->>>>>>> upstream
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
       request_timer_.emplace(stream_.get_executor(), limit);
