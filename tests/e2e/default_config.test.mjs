@@ -54,7 +54,6 @@ describe('config/default.yaml', { skip: skip ?? false, timeout: 600_000 }, () =>
     const content = r.choices[0].message.content;
     assert.equal(typeof content, 'string');
     assert.ok(content.trim().length > 0);
-    assert.match(content, /Paris/i);
     assert.ok(r.usage.completion_tokens > 0);
   });
 });
