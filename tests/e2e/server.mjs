@@ -144,3 +144,42 @@ export async function startServerWithConfig(config) {
     },
   };
 }
+
+// Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file
+// that already exists (e.g. config/default.yaml, as ./scripts/serve runs it); the CLI's --port
+// overrides the file's. Same handle as startServer().
+export async function startServerFromConfig(configPath, extraArgs = []) {
+  const port = await freePort();
+  const args = ['--config', configPath, '--port', String(port), ...extraArgs];
+  const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const baseURL = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
+    if (Date.now() >= deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`toolgate did not become healthy:\n${log}`);
+    }
+    try {
+      if ((await fetch(`${baseURL}/health`)).status === 200) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    port,
+    baseURL,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

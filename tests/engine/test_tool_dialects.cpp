@@ -186,6 +186,63 @@ TEST(HermesToolParser, ContentIsReleasedAsSoonAsItIsSafe) {
   EXPECT_EQ(parser->feed("day> x").content, " <today> x");
 }
 
+// Qwen2.5-Coder often writes its calls without the tags, bare or in a ```json fence.
+TEST(HermesToolParser, FencedJsonCallWithoutTagsIsACall) {
+  EXPECT_EQ(hermes("```json\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n```"),
+            (Result{"", {{"get_weather", R"({"city":"Paris"})"}}, 0}));
+  EXPECT_EQ(hermes("\n```\n{\"name\": \"f\", \"arguments\": {}}\n```\n"), (Result{"", {{"f", "{}"}}, 0}));
+}
+
+TEST(HermesToolParser, BareJsonCallWithoutTagsIsACall) {
+  EXPECT_EQ(hermes("{\"name\": \"add\", \"arguments\": {\"a\": 3, \"b\": 5}}"),
+            (Result{"", {{"add", R"({"a":3,"b":5})"}}, 0}));
+  EXPECT_EQ(hermes(" \n{\"name\": \"f\", \"parameters\": {\"x\": 1}}\n"), (Result{"", {{"f", R"({"x":1})"}}, 0}));
+}
+
+TEST(HermesToolParser, SeveralUntaggedCallsInARow) {
+  EXPECT_EQ(hermes("```json\n{\"name\": \"a\", \"arguments\": {}}\n```\n```json\n{\"name\": \"b\", \"arguments\": {\"k\": 1}}\n```"),
+            (Result{"", {{"a", "{}"}, {"b", R"({"k":1})"}}, 0}));
+  EXPECT_EQ(hermes("```json\n[{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"arguments\": {}}]\n```"),
+            (Result{"", {{"a", "{}"}, {"b", "{}"}}, 0}));
+  EXPECT_EQ(hermes("<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n{\"name\": \"b\", \"arguments\": {}}"),
+            (Result{"", {{"a", "{}"}, {"b", "{}"}}, 0}));
+}
+
+TEST(HermesToolParser, UntaggedCallWithItsClosingFenceCutOffStands) {
+  EXPECT_EQ(hermes("```json\n{\"name\": \"f\", \"arguments\": {}}\n`"), (Result{"", {{"f", "{}"}}, 0}));
+}
+
+TEST(HermesToolParser, JsonAndFencesThatAreNotCallsAreContent) {
+  for (std::string text : {"{\"city\": \"Paris\"}", "{42} is a set", "```python\nprint(1)\n```", "`x` is a variable",
+                           "[1, 2, 3]", "```json\n{\"name\": 1}\n```"}) {
+    EXPECT_EQ(hermes(text), (Result{text, {}, 0})) << text;
+  }
+}
+
+TEST(HermesToolParser, FencedJsonAfterProseIsContent) {
+  // Only a call standing alone counts; a code model's example in its answer is not a call.
+  std::string text = "Here is an example:\n```json\n{\"name\": \"f\", \"arguments\": {}}\n```";
+  EXPECT_EQ(hermes(text), (Result{text, {}, 0}));
+}
+
+TEST(HermesToolParser, BrokenOrUnterminatedUntaggedCallsBecomeContentWithAWarning) {
+  std::string broken = "```json\n{\"name\": \"f\", \"arguments\": {\"a\": }}\n```";
+  EXPECT_EQ(hermes(broken), (Result{broken, {}, 1}));
+  std::string cut = "```json\n{\"name\": \"f\", \"arguments\": {\"a\": 1";
+  EXPECT_EQ(hermes(cut), (Result{cut, {}, 1}));
+}
+
+TEST(HermesToolParser, TagAfterRefusedUntaggedTextIsStillACall) {
+  EXPECT_EQ(hermes("{oops} <tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>"),
+            (Result{"{oops}", {{"f", "{}"}}, 0}));
+}
+
+TEST(HermesToolParser, PossibleUntaggedCallIsHeldBackUntilDecided) {
+  auto parser = dialect("hermes")->make_parser();
+  EXPECT_EQ(parser->feed("{\"city\": ").content, "");
+  EXPECT_EQ(parser->feed("\"Paris\"} is JSON").content, "{\"city\": \"Paris\"} is JSON");
+}
+
 // ---- llama3_json ----
 
 TEST(Llama3JsonToolParser, BareJsonCall) {
