@@ -208,6 +208,14 @@ int main(int argc, char** argv) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
           info.name, info.architecture, info.context_length,
           sm.tool_syntax ? "parsed" : "not parsed");
+      // Memory: weights are mapped from the file (pages load on first use); the KV arena is
+      // reserved up front and committed block by block as sequences fill it.
+      const auto st = engine.stats();
+      spdlog::info("model '{}' memory: weights {:.0f} MiB ({:.1f} B params, mapped), KV cache "
+                   "{:.0f} MiB reserved ({} blocks)",
+                   sm.id, static_cast<double>(info.weight_bytes) / (1 << 20),
+                   static_cast<double>(info.n_params) / 1e9,
+                   static_cast<double>(st.kv_bytes) / (1 << 20), st.kv_blocks_total);
       served.push_back(std::move(sm));
     }
     server.publish_models(std::move(served));
