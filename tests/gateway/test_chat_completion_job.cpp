@@ -108,13 +108,16 @@ class RecordingSink : public ResponseSink {
 };
 
 struct JobFixture : ::testing::Test {
-  SerialExecutor strand;
-  SerialExecutor worker;
   Metrics metrics;
   testing::FakeToolbox toolbox;
   std::unique_ptr<testing::FakeEngine> engine;
   std::shared_ptr<ModelCatalog> catalog;
   std::promise<JobSummary> done;
+  // Declared last so they are destroyed (their threads joined) first: a job's last callback may
+  // still be running on them (set_value wakes the test before it returns) and it uses the
+  // members above.
+  SerialExecutor strand;
+  SerialExecutor worker;
 
   void make_engine(std::function<std::vector<std::string>(const std::string&)> script,
                    std::vector<std::string> server_tools = {}) {
