@@ -38,125 +38,23 @@ export function freePort() {
   });
 }
 
-// Writes a deployment config for one model and starts `toolgate --config` on a free port.
-// `server` keys are merged into the config's server section.
-export async function startServer({ server = {}, model = {}, tools = undefined } = {}) {
-  const port = await freePort();
+// Writes a config (JSON is YAML: no YAML writer needed) into a fresh temp dir; returns its path.
+function writeConfig(config) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
-  const config = {
-    server: {
-      host: '127.0.0.1', port, api_keys: [API_KEY], max_body_bytes: 256 * 1024,
-      max_concurrent_requests: 8, max_queue: 32, ...server,
-    },
-    engine: { kv_budget_bytes: 64 * 1024 * 1024 },
-    models: [{ id: 'smollm2-135m-instruct', path: defaultModelPath(), aliases: ['default'], ...model }],
-  };
-  if (tools) config.tools = tools;
   const configPath = path.join(dir, 'toolgate.yaml');
-  // JSON is YAML: no YAML writer needed.
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const args = ['--config', configPath];
+  return configPath;
+}
+
+// Spawns toolgate with `args`, waits until /health on `port` answers 200, and returns a handle
+// { port, baseURL, log(), stop() }. Throws with the server's log if it exits or stays unhealthy.
+async function launch(args, port, timeoutMs = 120_000) {
   const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   const baseURL = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
-    try {
-      const r = await fetch(`${baseURL}/health`);
-      if (r.status === 200) break;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  if (Date.now() >= deadline) {
-    child.kill('SIGKILL');
-    throw new Error(`toolgate did not become healthy:\n${log}`);
-  }
-  return {
-    port,
-    baseURL,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
-
-// Reads one metric sample ("name{labels} value") from /metrics; sums over label sets.
-export async function metric(baseURL, name) {
-  const text = await (await fetch(`${baseURL}/metrics`)).text();
-  let sum = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = line.match(/^([^{\s]+)(\{[^}]*\})?\s+(\S+)$/);
-    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
-}
-
-// Starts `toolgate --config` with a whole deployment config as given (it is written as JSON,
-// which is YAML). `config.server.port` must be set (see freePort()).
-export async function startServerWithConfig(config) {
-  const port = config.server.port;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
-  const configPath = path.join(dir, 'toolgate.yaml');
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(process.env.TOOLGATE_BIN, ['--config', configPath],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const baseURL = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  let healthy = false;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
-    try {
-      const r = await fetch(`${baseURL}/health`);
-      if (r.status === 200) { healthy = true; break; }
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  if (!healthy) {
-    child.kill('SIGKILL');
-    throw new Error(`toolgate did not become healthy:\n${log}`);
-  }
-  return {
-    port,
-    baseURL,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
-
-// Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file
-// that already exists (e.g. config/default.yaml, as ./scripts/serve runs it); the CLI's --port
-// overrides the file's. Same handle as startServer().
-export async function startServerFromConfig(configPath, extraArgs = []) {
-  const port = await freePort();
-  const args = ['--config', configPath, '--port', String(port), ...extraArgs];
-  const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const baseURL = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
     if (Date.now() >= deadline) {
@@ -182,4 +80,46 @@ export async function startServerFromConfig(configPath, extraArgs = []) {
       return code;
     },
   };
+}
+
+// Writes a deployment config for one model and starts `toolgate --config` on a free port.
+// `server` keys are merged into the config's server section.
+export async function startServer({ server = {}, model = {}, tools = undefined } = {}) {
+  const port = await freePort();
+  const config = {
+    server: {
+      host: '127.0.0.1', port, api_keys: [API_KEY], max_body_bytes: 256 * 1024,
+      max_concurrent_requests: 8, max_queue: 32, ...server,
+    },
+    engine: { kv_budget_bytes: 64 * 1024 * 1024 },
+    models: [{ id: 'smollm2-135m-instruct', path: defaultModelPath(), aliases: ['default'], ...model }],
+  };
+  if (tools) config.tools = tools;
+  return launch(['--config', writeConfig(config)], port);
+}
+
+// Reads one metric sample ("name{labels} value") from /metrics; sums over label sets.
+export async function metric(baseURL, name) {
+  const text = await (await fetch(`${baseURL}/metrics`)).text();
+  let sum = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = line.match(/^([^{\s]+)(\{[^}]*\})?\s+(\S+)$/);
+    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+// Starts `toolgate --config` with a whole deployment config as given.
+// `config.server.port` must be set (see freePort()).
+export async function startServerWithConfig(config) {
+  return launch(['--config', writeConfig(config)], config.server.port);
+}
+
+// Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file
+// that already exists (e.g. config/default.yaml, as ./scripts/serve runs it); the CLI's --port
+// overrides the file's. Same handle as startServer().
+export async function startServerFromConfig(configPath, extraArgs = []) {
+  const port = await freePort();
+  return launch(['--config', configPath, '--port', String(port), ...extraArgs], port, 180_000);
 }
