@@ -149,6 +149,8 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
         std::string prompt =
             self->model_.renderer->render(*messages, self->plan_.tools.tools_json, true);
         if (forced_prefix) prompt += *forced_prefix;
+        // The exact text the model sees: the first thing to read when a model misbehaves.
+        spdlog::trace("{}: prompt ({} chars):\n{}", self->id_, prompt.size(), prompt);
         const auto& tok = self->model_.engine->tokenizer();
         tokens = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
         // Templates usually write the BOS text themselves and the tokenizer adds one too.
