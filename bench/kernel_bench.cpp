@@ -7,6 +7,8 @@
 //
 // Usage: kernel_bench [--quick] [--type Q4_1] [--isa avx512] [--n 1] [--threads 2]
 //   --hot: reuse one copy of the matrix (cache-resident): the kernels' compute ceiling.
+//   --packed: time the matrices repacked by pack_weights_x16 (what the engine runs) where the
+//             ISA has a packed kernel; "packed": true in the output.
 //   --quick: only n = 1 and the three main shapes (no 151936-row Q8_0), shorter timing.
 #include <algorithm>
 #include <chrono>
@@ -46,6 +48,7 @@ struct Args {
   int threads = -1;
   bool quick = false;
   bool hot = false;  // no rotation: the matrix stays cache-resident (kernel compute speed)
+  bool packed = false;  // also time the load-time repack (pack_weights_x16) where one exists
 };
 
 Args parse(int argc, char** argv) {
@@ -57,6 +60,8 @@ Args parse(int argc, char** argv) {
       a.quick = true;
     else if (s == "--hot")
       a.hot = true;
+    else if (s == "--packed")
+      a.packed = true;
     else if (s == "--type")
       a.type = next();
     else if (s == "--isa")
@@ -149,6 +154,21 @@ int main(int argc, char** argv) {
       const auto isa = static_cast<IsaLevel>(lvl);
       if (!args.isa.empty() && args.isa != isa_name(isa)) continue;
       force_isa(isa);
+      // The packed copies (one per arena copy, so the cold figure stays cold).
+      const WeightView probe{type, arena.data(), sh.rows, sh.cols};
+      const size_t packed_bytes = args.packed ? packed_size_x16(probe) : 0;
+      std::vector<uint8_t> packed_arena;
+      uint8_t* packed_base = nullptr;
+      if (packed_bytes) {
+        const size_t stride = (packed_bytes + 63) / 64 * 64;
+        packed_arena.resize(stride * copies + 64);
+        packed_base = packed_arena.data() +
+                      (64 - reinterpret_cast<uintptr_t>(packed_arena.data()) % 64) % 64;
+        pack_weights_x16(probe, packed_base);
+        for (size_t c = 1; c < copies; ++c)
+          std::memcpy(packed_base + c * stride, packed_base, packed_bytes);
+      }
+      const size_t packed_stride = (packed_bytes + 63) / 64 * 64;
       for (int64_t n : batch) {
         if (args.n > 0 && n != args.n) continue;
         if (isa == IsaLevel::Scalar && n > 16) continue;  // minutes per point; not informative
@@ -160,8 +180,9 @@ int main(int argc, char** argv) {
           MatmulScratch scratch;
           size_t copy = 0;
           auto once = [&] {
-            const WeightView w{type, arena.data() + (copy++ % copies) * mat_bytes, sh.rows,
-                               sh.cols};
+            const size_t c = copy++ % copies;
+            WeightView w{type, arena.data() + c * mat_bytes, sh.rows, sh.cols};
+            if (packed_base) w.packed = packed_base + c * packed_stride;
             matmul(w, x.data(), n, y.data(), pool, scratch);
           };
           for (size_t i = 0; i < std::min<size_t>(copies, 4); ++i) once();  // warm-up
@@ -188,13 +209,13 @@ int main(int argc, char** argv) {
           std::printf(
               "%s    {\"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"n\": %lld, \"isa\": "
               "\"%s\", "
-              "\"threads\": %d, \"clock\": \"%s\", \"median_us\": %.1f, \"gbps\": %.2f, "
+              "\"threads\": %d, \"packed\": %s, \"clock\": \"%s\", \"median_us\": %.1f, \"gbps\": %.2f, "
               "\"gbps_best\": %.2f, "
               "\"gflops\": %.2f, \"gflops_best\": %.2f}",
               first ? "" : ",\n", std::string(ggml_type_name(type)).c_str(),
               static_cast<long long>(sh.rows), static_cast<long long>(sh.cols),
               static_cast<long long>(n), std::string(isa_name(isa)).c_str(), threads,
-              threads == 1 ? "thread_cpu" : "wall", med * 1e6,
+              packed_base ? "true" : "false", threads == 1 ? "thread_cpu" : "wall", med * 1e6,
               static_cast<double>(mat_bytes) / med * 1e-9,
               static_cast<double>(mat_bytes) / best * 1e-9, flops / med * 1e-9,
               flops / best * 1e-9);
