@@ -161,7 +161,10 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 }
 
 namespace {
+// Bytes per 16 rows x 32 columns (K-quants: an eighth of their 256-column record).
 size_t packed_block_bytes_x16(GgmlType t) {
+  if (t == GgmlType::Q4_K) return 2368 / 8;
+  if (t == GgmlType::Q6_K) return 3392 / 8;
   if (t == GgmlType::Q8_0) return 64 + 8 * 64;
   if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return 64 + 4 * 64 + 64;
   return 64 + 4 * 64;
@@ -170,9 +173,10 @@ size_t packed_block_bytes_x16(GgmlType t) {
 
 size_t packed_size_x16(const WeightView& w) {
   const auto slot = static_cast<uint32_t>(w.type);
+  const bool k_quant = w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K;
   if ((w.type != GgmlType::Q4_0 && w.type != GgmlType::Q4_1 && w.type != GgmlType::Q5_0 &&
-       w.type != GgmlType::Q5_1 && w.type != GgmlType::Q8_0) ||
-      w.rows <= 0 || w.rows % 16 != 0 || w.cols <= 0 || w.cols % 32 != 0 ||
+       w.type != GgmlType::Q5_1 && w.type != GgmlType::Q8_0 && !k_quant) ||
+      w.rows <= 0 || w.rows % 16 != 0 || w.cols <= 0 || w.cols % (k_quant ? 256 : 32) != 0 ||
       !active_kernels().matmul_rows_x16[slot]) {
     return 0;
   }
@@ -180,7 +184,114 @@ size_t packed_size_x16(const WeightView& w) {
          packed_block_bytes_x16(w.type);
 }
 
+namespace {
+
+// One row's super-block of a K-quant as plain numbers: u[e] the stored unsigned quant of
+// element e, and the integer scale (and min) of each sub-block (8 of 32 for Q4_K, 16 of 16 for
+// Q6_K); w[e] = d * sc * u - dmin * m (Q4_K) or d * sc * (u - 32) (Q6_K).
+struct KSuper {
+  uint16_t d, dmin;
+  uint8_t u[256];
+  int sc[16], m[8];
+};
+
+KSuper read_q4_K(const BlockQ4_K& b) {
+  KSuper k{};
+  k.d = b.d;
+  k.dmin = b.dmin;
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    unpack_scale_min_k4(j, b.scales, &sc, &m);
+    k.sc[j] = sc;
+    k.m[j] = m;
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      k.u[64 * c + l] = b.qs[32 * c + l] & 0xF;
+      k.u[64 * c + 32 + l] = b.qs[32 * c + l] >> 4;
+    }
+  }
+  return k;
+}
+
+KSuper read_q6_K(const BlockQ6_K& b) {
+  KSuper k{};
+  k.d = b.d;
+  for (int j = 0; j < 16; ++j) k.sc[j] = b.scales[j];
+  for (int e = 0; e < 256; ++e) {
+    const int h = e / 128, quarter = e % 128 / 32, l = e % 32;
+    const uint8_t ql = b.ql[64 * h + l + 32 * (quarter % 2)];
+    const uint8_t lo = quarter < 2 ? ql & 0xF : ql >> 4;
+    k.u[e] = static_cast<uint8_t>(lo | ((b.qh[32 * h + l] >> (2 * quarter)) & 3) << 4);
+  }
+  return k;
+}
+
+// Layouts in matmul.h. dst points at the (16-row group, super-block) record.
+void pack_k_super_x16(GgmlType type, const KSuper (&rows)[16], uint8_t* dst) {
+  auto* dm = reinterpret_cast<uint16_t*>(dst);
+  const bool q6 = type == GgmlType::Q6_K;
+  std::memset(dst, 0, 320);
+  for (int r = 0; r < 16; ++r) {
+    const KSuper& k = rows[r];
+    dm[r] = k.d;
+    if (!q6) {
+      dm[16 + r] = static_cast<uint16_t>(k.dmin ^ 0x8000u);  // -dmin
+      for (int j = 0; j < 8; ++j) {
+        dst[64 + 16 * j + r] = static_cast<uint8_t>(k.sc[j]);
+        dst[192 + 16 * j + r] = static_cast<uint8_t>(k.m[j]);
+      }
+    } else {
+      for (int j = 0; j < 16; ++j)
+        dst[64 + 32 * (j / 2) + 16 * (j % 2) + r] = static_cast<uint8_t>(k.sc[j]);
+    }
+  }
+  const int chunk_bytes = q6 ? 384 : 256;
+  for (int c = 0; c < 8; ++c) {
+    uint8_t* qs = dst + 320 + chunk_bytes * c;
+    std::memset(qs, 0, static_cast<size_t>(chunk_bytes));
+    for (int r = 0; r < 16; ++r) {
+      const uint8_t* u = rows[r].u + 32 * c;
+      for (int s = 0; s < 4; ++s) {
+        for (int i = 0; i < 4; ++i) {
+          const int b = 4 * r + i, e = 4 * s + i;
+          qs[64 * s + b] = static_cast<uint8_t>((u[e] & 0xF) | (u[e + 16] & 0xF) << 4);
+          if (q6) {
+            qs[256 + b] |= static_cast<uint8_t>((u[e] >> 4) << (2 * s));
+            qs[320 + b] |= static_cast<uint8_t>((u[e + 16] >> 4) << (2 * s));
+          }
+        }
+      }
+    }
+  }
+}
+
+void pack_k_quant_x16(const WeightView& w, uint8_t* dst) {
+  const int64_t nsb = w.cols / 256;
+  const size_t row_bytes = ggml_row_size(w.type, w.cols);
+  const size_t super_bytes = 8 * packed_block_bytes_x16(w.type);
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  KSuper rows[16];
+  for (int64_t g = 0; g < w.rows / 16; ++g) {
+    for (int64_t sb = 0; sb < nsb; ++sb, dst += super_bytes) {
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* row = src + static_cast<size_t>(g * 16 + r) * row_bytes;
+        rows[r] = w.type == GgmlType::Q6_K
+                      ? read_q6_K(reinterpret_cast<const BlockQ6_K*>(row)[sb])
+                      : read_q4_K(reinterpret_cast<const BlockQ4_K*>(row)[sb]);
+      }
+      pack_k_super_x16(w.type, rows, dst);
+    }
+  }
+}
+
+}  // namespace
+
 void pack_weights_x16(const WeightView& w, uint8_t* dst) {
+  if (w.type == GgmlType::Q4_K || w.type == GgmlType::Q6_K) {
+    pack_k_quant_x16(w, dst);
+    return;
+  }
   const int64_t nc = w.cols / 32;
   const size_t row_bytes = ggml_row_size(w.type, w.cols);
   const auto* src = static_cast<const uint8_t*>(w.data);

@@ -100,26 +100,195 @@ inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int6
   for (int t = 0; t < NA; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// ---- Q4_K / Q6_K packed 16 rows wide (layouts in matmul.h) -----------------------------------
+// Both reuse the Q4 nibble parts above for the low 4 bits of each 32-element chunk; the
+// K-quant scales stay small integers per (row, sub-block) and become f32 here, d * sc exactly
+// as dequantize_row computes it.
+constexpr int64_t kQ4KSuperBytes = 2368;  // per 16 rows x 256 columns
+constexpr int64_t kQ6KSuperBytes = 3392;
+
+inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
+  for (int64_t l = 0; l < bytes; l += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + l), _MM_HINT_T0);
+}
+
+// Sum over the 4 parts of dpbusd(part, the activation word that meets it).
+inline __m512i dot4(const __m512i* part, const int32_t* a) {
+  __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), part[0], _mm512_set1_epi32(a[0]));
+  __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), part[1], _mm512_set1_epi32(a[1]));
+  lo = _mm512_dpbusd_epi32(lo, part[2], _mm512_set1_epi32(a[2]));
+  hi = _mm512_dpbusd_epi32(hi, part[3], _mm512_set1_epi32(a[3]));
+  return _mm512_add_epi32(lo, hi);
+}
+
+inline __m512 u8x16_to_f32(const uint8_t* p) {
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512 i8x16_to_f32(const uint8_t* p) {
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+template <int NA>
+inline void q4k_x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int64_t i0,
+                         float* y, int64_t ldy) {
+  const __m512i lo4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[NA];
+  const int8_t* q[NA];
+  const float* d[NA];
+  const float* s32[NA];
+  for (int t = 0; t < NA; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    q[t] = qa.qs + (i0 + t) * qa.cols;
+    d[t] = qa.d + (i0 + t) * nc;
+    s32[t] = qa.s32 + (i0 + t) * nc;
+  }
+  for (int64_t sb = 0; sb < nc / 8; ++sb) {
+    const uint8_t* hdr = group + sb * kQ4KSuperBytes;
+    prefetch_ahead(hdr, kQ4KSuperBytes);
+    const __m512 dv = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(hdr)));
+    const __m512 mv =
+        _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(hdr + 32)));
+    for (int k = 0; k < 8; ++k) {
+      const int64_t c = 8 * sb + k;
+      const __m512 dw = _mm512_mul_ps(dv, u8x16_to_f32(hdr + 64 + 16 * k));
+      const __m512 mw = _mm512_mul_ps(mv, u8x16_to_f32(hdr + 192 + 16 * k));
+      const uint8_t* qs = hdr + 320 + 256 * k;
+      __m512i lo[4], hi[4];
+      for (int s = 0; s < 4; ++s) {
+        const __m512i v = _mm512_load_si512(qs + 64 * s);
+        lo[s] = _mm512_and_si512(v, lo4);
+        hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+      }
+      for (int t = 0; t < NA; ++t) {
+        const int32_t* a = reinterpret_cast<const int32_t*>(q[t] + 32 * c);
+        const __m512i isum = _mm512_add_epi32(dot4(lo, a), dot4(hi, a + 4));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+                                 _mm512_mul_ps(dw, _mm512_set1_ps(d[t][c])), acc[t]);
+        acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(s32[t][c]), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < NA; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <int NA>
+inline void q6k_x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int64_t i0,
+                         float* y, int64_t ldy) {
+  const __m512i lo4 = _mm512_set1_epi8(0x0F);
+  const __m512i hi2 = _mm512_set1_epi8(0x30);
+  __m512 acc[NA];
+  const int8_t* q[NA];
+  const float* d[NA];
+  const float* s16[NA];
+  for (int t = 0; t < NA; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    q[t] = qa.qs + (i0 + t) * qa.cols;
+    d[t] = qa.d + (i0 + t) * nc;
+    s16[t] = qa.s16 + (i0 + t) * 2 * nc;
+  }
+  // (x | (y & 0x30)): the stored 2 high bits, already moved to bits 4-5, over the nibble.
+  auto with_high = [&](__m512i nib, __m512i h) {
+    return _mm512_ternarylogic_epi32(nib, h, hi2, 0xF8);
+  };
+  const __m512 neg32 = _mm512_set1_ps(-32.0f);
+  for (int64_t sb = 0; sb < nc / 8; ++sb) {
+    const uint8_t* hdr = group + sb * kQ6KSuperBytes;
+    prefetch_ahead(hdr, kQ6KSuperBytes);
+    const __m512 dv = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(hdr)));
+    for (int k = 0; k < 8; ++k) {
+      const int64_t c = 8 * sb + k;
+      // Elements 0-15 of the chunk (lo parts) and 16-31 (hi parts) have their own scales.
+      const __m512 dlo = _mm512_mul_ps(dv, i8x16_to_f32(hdr + 64 + 32 * k));
+      const __m512 dhi = _mm512_mul_ps(dv, i8x16_to_f32(hdr + 64 + 32 * k + 16));
+      const __m512 mlo = _mm512_mul_ps(dlo, neg32), mhi = _mm512_mul_ps(dhi, neg32);
+      const uint8_t* qs = hdr + 320 + 384 * k;
+      const __m512i hl = _mm512_load_si512(qs + 256);
+      const __m512i hh = _mm512_load_si512(qs + 320);
+      __m512i lo[4], hi[4];
+      for (int s = 0; s < 4; ++s) {
+        const __m512i v = _mm512_load_si512(qs + 64 * s);
+        // Bits 2s, 2s+1 of the high-bit bytes belong to part s: move them to bits 4-5.
+        __m512i sl, sh;
+        if (s == 0) {
+          sl = _mm512_slli_epi16(hl, 4);
+          sh = _mm512_slli_epi16(hh, 4);
+        } else if (s == 1) {
+          sl = _mm512_slli_epi16(hl, 2);
+          sh = _mm512_slli_epi16(hh, 2);
+        } else if (s == 2) {
+          sl = hl;
+          sh = hh;
+        } else {
+          sl = _mm512_srli_epi16(hl, 2);
+          sh = _mm512_srli_epi16(hh, 2);
+        }
+        lo[s] = with_high(_mm512_and_si512(v, lo4), sl);
+        hi[s] = with_high(_mm512_and_si512(_mm512_srli_epi16(v, 4), lo4), sh);
+      }
+      for (int t = 0; t < NA; ++t) {
+        const int32_t* a = reinterpret_cast<const int32_t*>(q[t] + 32 * c);
+        const __m512 da = _mm512_set1_ps(d[t][c]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot4(lo, a)), _mm512_mul_ps(dlo, da), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot4(hi, a + 4)), _mm512_mul_ps(dhi, da), acc[t]);
+        // The stored +32: -32 * d * sc times each half's activation sum.
+        acc[t] = _mm512_fmadd_ps(mlo, _mm512_set1_ps(s16[t][2 * c]), acc[t]);
+        acc[t] = _mm512_fmadd_ps(mhi, _mm512_set1_ps(s16[t][2 * c + 1]), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < NA; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// Tile functors: Kernel::tile<NA>(group, nc, qa, i0, y, ldy) and the packed bytes per 32-column
+// chunk of a 16-row group.
 template <bool kQ8, bool kQ5>
+struct LegacyX16 {
+  static constexpr int64_t kChunkBytes = block_bytes_x16<kQ8, kQ5>();
+  template <int NA>
+  static void tile(const uint8_t* g, int64_t nc, const QuantActs& qa, int64_t i0, float* y,
+                   int64_t ldy) {
+    x16_tile<kQ8, kQ5, NA>(g, nc, qa, i0, y, ldy);
+  }
+};
+struct Q4KX16 {
+  static constexpr int64_t kChunkBytes = kQ4KSuperBytes / 8;
+  template <int NA>
+  static void tile(const uint8_t* g, int64_t nc, const QuantActs& qa, int64_t i0, float* y,
+                   int64_t ldy) {
+    q4k_x16_tile<NA>(g, nc, qa, i0, y, ldy);
+  }
+};
+struct Q6KX16 {
+  static constexpr int64_t kChunkBytes = kQ6KSuperBytes / 8;
+  template <int NA>
+  static void tile(const uint8_t* g, int64_t nc, const QuantActs& qa, int64_t i0, float* y,
+                   int64_t ldy) {
+    q6k_x16_tile<NA>(g, nc, qa, i0, y, ldy);
+  }
+};
+
+template <class K>
 void rows_x16(const uint8_t* w, size_t, int64_t r0, int64_t r1, const QuantActs& qa,
-                const float*, int64_t cols, int64_t n, float* y, int64_t ldy) {
+              const float*, int64_t cols, int64_t n, float* y, int64_t ldy) {
   const int64_t nc = cols / 32;
-  const size_t group_bytes = static_cast<size_t>(nc * block_bytes_x16<kQ8, kQ5>());
+  const size_t group_bytes = static_cast<size_t>(nc * K::kChunkBytes);
   for (int64_t ib = 0; ib < n; ib += kActRowBlock) {
     const int64_t ie = ib + kActRowBlock < n ? ib + kActRowBlock : n;
     for (int64_t r = r0; r < r1; r += 16) {
       const uint8_t* group = w + static_cast<size_t>(r / 16) * group_bytes;
       int64_t i = ib;
-      for (; i + 4 <= ie; i += 4) x16_tile<kQ8, kQ5, 4>(group, nc, qa, i, y + i * ldy + r, ldy);
+      for (; i + 4 <= ie; i += 4) K::template tile<4>(group, nc, qa, i, y + i * ldy + r, ldy);
       switch (ie - i) {
         case 3:
-          x16_tile<kQ8, kQ5, 3>(group, nc, qa, i, y + i * ldy + r, ldy);
+          K::template tile<3>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         case 2:
-          x16_tile<kQ8, kQ5, 2>(group, nc, qa, i, y + i * ldy + r, ldy);
+          K::template tile<2>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         case 1:
-          x16_tile<kQ8, kQ5, 1>(group, nc, qa, i, y + i * ldy + r, ldy);
+          K::template tile<1>(group, nc, qa, i, y + i * ldy + r, ldy);
           break;
         default:
           break;
@@ -137,11 +306,13 @@ const KernelTable& kernel_table_avx512() {
     t.isa = IsaLevel::Avx512;
     fill_matmul_x86(t);
     fill_vec_avx512(t);
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_0)] = rows_x16<false, false>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_1)] = rows_x16<false, false>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_0)] = rows_x16<false, true>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_1)] = rows_x16<false, true>;
-    t.matmul_rows_x16[static_cast<int>(GgmlType::Q8_0)] = rows_x16<true, false>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_0)] = rows_x16<LegacyX16<false, false>>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_1)] = rows_x16<LegacyX16<false, false>>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_0)] = rows_x16<LegacyX16<false, true>>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q5_1)] = rows_x16<LegacyX16<false, true>>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q8_0)] = rows_x16<LegacyX16<true, false>>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q4_K)] = rows_x16<Q4KX16>;
+    t.matmul_rows_x16[static_cast<int>(GgmlType::Q6_K)] = rows_x16<Q6KX16>;
     return t;
   }();
   return table;

@@ -193,9 +193,10 @@ TEST(KernelMatmul, PackedX16MatchesReference) {
   MatmulScratch scratch;
   uint32_t seed = 500;
   for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                        GgmlType::Q8_0}) {
+                        GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q6_K;
     for (int64_t rows : {16, 48, 320}) {
-      for (int64_t cols : {64, 576}) {
+      for (int64_t cols : k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{64, 576}) {
         const WeightView probe{type, nullptr, rows, cols};
         const size_t bytes = packed_size_x16(probe);
         if (bytes == 0) GTEST_SKIP() << "no packed kernel on " << isa_name(active_isa());
@@ -215,7 +216,8 @@ TEST(KernelMatmul, PackedX16MatchesReference) {
     }
   }
   EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q4_1, nullptr, 17, 64}), 0u);
-  EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q4_K, nullptr, 16, 256}), 0u);
+  EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q4_K, nullptr, 16, 128}), 0u);  // cols % 256
+  EXPECT_EQ(packed_size_x16(WeightView{GgmlType::Q5_K, nullptr, 16, 256}), 0u);
 }
 
 TEST(KernelMatmul, RejectsBadShapesAndTypes) {
