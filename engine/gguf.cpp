@@ -165,6 +165,16 @@ std::unique_ptr<GgufFile> GgufFile::parse(std::span<const uint8_t> bytes, std::s
   return f;
 }
 
+void GgufFile::release_pages(const void* data, size_t bytes) const {
+  if (!map_ || bytes == 0) return;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto lo = reinterpret_cast<uintptr_t>(data), hi = lo + bytes;
+  const auto base = reinterpret_cast<uintptr_t>(map_);
+  if (lo < base || hi > base + map_size_) return;
+  const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 GgufFile::~GgufFile() {
   if (map_) munmap(map_, map_size_);
 }

@@ -85,6 +85,12 @@ class GgufFile {
   const GgufTensor& require_tensor(std::string_view name) const;
   const std::vector<std::string>& keys() const { return keys_; }
 
+  // Hands back to the kernel this process's resident pages that lie wholly inside
+  // [data, data + bytes) of the mapped file (madvise MADV_DONTNEED): for tensors only read
+  // once, e.g. to build a repacked copy. A later read faults them in again from the page
+  // cache, so this never changes what the bytes are. No-op for parse()d buffers.
+  void release_pages(const void* data, size_t bytes) const;
+
  private:
   GgufFile() = default;
   void parse_all();
