@@ -120,43 +120,56 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
     size_t row_bytes;
     int64_t rows;
     float* y;
-    int first_task;  // tasks [first_task, next job's first_task) cover this matrix
   };
   Job jobs[kMaxTargets];
-  // About four tasks per thread over all matrices: dynamic hand-out evens out a thread that
-  // gets descheduled (the machine is shared) without making tasks so small that claiming them
-  // shows.
-  const int64_t target_tasks = static_cast<int64_t>(pool.size()) * 4;
-  int64_t chunk = (total_rows + target_tasks - 1) / target_tasks;
-  // Multiples of 16 rows: the unit of the packed layout (and whole y cache lines).
-  chunk = pool.size() == 1 ? total_rows : std::max<int64_t>(16, (chunk + 15) / 16 * 16);
-  int n_tasks = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
     const WeightView& w = targets[i].w;
     const MatmulRowsFn packed_fn = k.matmul_rows_x16[static_cast<uint32_t>(w.type)];
     if (w.packed && packed_fn) {
-      jobs[i] = Job{packed_fn, static_cast<const uint8_t*>(w.packed), 0, w.rows,
-                    targets[i].y, n_tasks};
+      jobs[i] = Job{packed_fn, static_cast<const uint8_t*>(w.packed), 0, w.rows, targets[i].y};
     } else {
       jobs[i] = Job{k.matmul_rows[static_cast<uint32_t>(w.type)],
                     static_cast<const uint8_t*>(w.data), ggml_row_size(w.type, cols), w.rows,
-                    targets[i].y, n_tasks};
+                    targets[i].y};
     }
-    n_tasks += static_cast<int>((w.rows + chunk - 1) / chunk);
   }
   const size_t n_jobs = targets.size();
-  auto run_task = [&](int t, int) {
-    size_t j = 0;
-    while (j + 1 < n_jobs && t >= jobs[j + 1].first_task) ++j;
-    const Job& job = jobs[j];
-    const int64_t r0 = (t - job.first_task) * chunk;
-    const int64_t r1 = std::min(job.rows, r0 + chunk);
-    if (r0 < r1) job.fn(job.w, job.row_bytes, r0, r1, qa, x, cols, n, job.y, job.rows);
-  };
   if (pool.size() == 1) {
-    for (int t = 0; t < n_tasks; ++t) run_task(t, 0);
+    for (size_t j = 0; j < n_jobs; ++j)
+      jobs[j].fn(jobs[j].w, jobs[j].row_bytes, 0, jobs[j].rows, qa, x, cols, n, jobs[j].y,
+                 jobs[j].rows);
     return;
   }
+  // Guided self-scheduling over all matrices' rows: each task takes 1/(2 * threads) of what is
+  // left, in multiples of 16 rows (the packed layout's unit, whole y cache lines), down to 16.
+  // Big tasks first keep claims few; small ones last mean the threads finish together instead
+  // of one idling through the other's last quarter-matrix task (a decode step has ~150 of
+  // these joins). Dynamic hand-out still covers a thread that gets descheduled.
+  struct Task {
+    int job;
+    int64_t r0, r1;
+  };
+  constexpr int kMaxTasks = 512;
+  Task tasks[kMaxTasks];
+  int n_tasks = 0;
+  const int64_t divisor = 2 * static_cast<int64_t>(pool.size());
+  int64_t left = total_rows;
+  for (size_t j = 0; j < n_jobs; ++j) {
+    for (int64_t r = 0; r < jobs[j].rows;) {
+      int64_t size = std::max<int64_t>(16, left / divisor / 16 * 16);
+      // (Only with hundreds of threads: the rest of each matrix becomes one task.)
+      if (n_tasks >= kMaxTasks - static_cast<int>(kMaxTargets)) size = jobs[j].rows;
+      const int64_t r1 = std::min(jobs[j].rows, r + size);
+      tasks[n_tasks++] = Task{static_cast<int>(j), r, r1};
+      left -= r1 - r;
+      r = r1;
+    }
+  }
+  auto run_task = [&](int t, int) {
+    const Task& task = tasks[t];
+    const Job& job = jobs[task.job];
+    job.fn(job.w, job.row_bytes, task.r0, task.r1, qa, x, cols, n, job.y, job.rows);
+  };
   pool.run(n_tasks, run_task);
 }
 
