@@ -18,6 +18,13 @@ export function toolModelPath() {
   return path.join(dir, 'Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf');
 }
 
+// The agent model: Qwen2.5-Coder-1.5B, the smallest verified model that finishes multi-step
+// tool loops (the 0.5B one keeps calling tools after the last result; see agent_loop.test.mjs).
+export function agentModelPath() {
+  const dir = process.env.TOOLGATE_MODELS_DIR ?? '';
+  return path.join(dir, 'Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf');
+}
+
 // Why a test suite is skipped, or null when the binary and model are there.
 export function skipReason(modelPath = defaultModelPath()) {
   const bin = process.env.TOOLGATE_BIN;
