@@ -55,8 +55,13 @@ function writeConfig(config) {
 
 // Spawns toolgate with `args`, waits until /health on `port` answers 200, and returns a handle
 // { port, baseURL, log(), stop() }. Throws with the server's log if it exits or stays unhealthy.
-async function launch(args, port, timeoutMs = 120_000) {
-  const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// With `terminal`, toolgate runs on a pseudo-terminal (util-linux `script`), as in an operator's shell.
+async function launch(args, port, timeoutMs = 120_000, { terminal = false } = {}) {
+  const quote = (a) => `'${String(a).replaceAll("'", "'\\''")}'`;
+  const child = terminal
+    ? spawn('script', ['-qfec', [process.env.TOOLGATE_BIN, ...args].map(quote).join(' '), '/dev/null'],
+      { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -119,8 +124,8 @@ export async function metric(baseURL, name) {
 
 // Starts `toolgate --config` with a whole deployment config as given.
 // `config.server.port` must be set (see freePort()).
-export async function startServerWithConfig(config) {
-  return launch(['--config', writeConfig(config)], config.server.port);
+export async function startServerWithConfig(config, { terminal = false } = {}) {
+  return launch(['--config', writeConfig(config)], config.server.port, 120_000, { terminal });
 }
 
 // Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file
