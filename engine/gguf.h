@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -90,6 +91,11 @@ class GgufFile {
   // once, e.g. to build a repacked copy. A later read faults them in again from the page
   // cache, so this never changes what the bytes are. No-op for parse()d buffers.
   void release_pages(const void* data, size_t bytes) const;
+  // Reads every page of the file into memory (page cache → this mapping), so the first request
+  // does not pay for disk reads. `progress(done, total)` is called after each chunk of bytes.
+  void warm(const std::function<void(uint64_t done, uint64_t total)>& progress = {}) const;
+  // Bytes of the mapping resident in memory now (mincore); file_size() for in-memory images.
+  uint64_t resident_bytes() const;
 
  private:
   GgufFile() = default;
