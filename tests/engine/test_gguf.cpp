@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 
+#include "engine/ggml_type.h"
 #include "engine/gguf.h"
 #include "test_paths.h"
 
@@ -205,4 +208,36 @@ TEST(Gguf, WarmReadsTheWholeFileWithMonotonicProgress) {
   EXPECT_EQ(calls.back().first, f->file_size());
   // The pages are resident now: mincore reports every page of the mapping in memory.
   EXPECT_EQ(f->resident_bytes(), f->file_size());
+}
+
+namespace {
+// This process's resident set (VmRSS) in bytes.
+uint64_t rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+}  // namespace
+
+TEST(Gguf, ReleasedTensorPagesLeaveRssAndReadBackUnchanged) {
+  auto path = toolgate::testing::default_model();
+  if (path.empty()) GTEST_SKIP() << "default model not fetched";
+  auto f = GgufFile::open(path);
+  const GgufTensor& t = f->require_tensor("token_embd.weight");  // 28 MiB of Q8_0
+  const size_t bytes = ggml_row_size(t.type, t.ne[0]) * static_cast<size_t>(t.rows());
+  const auto* p = static_cast<const uint8_t*>(t.data);
+  auto checksum = [&] {
+    uint64_t s = 0;
+    for (size_t i = 0; i < bytes; ++i) s = s * 31 + p[i];
+    return s;
+  };
+  const uint64_t before = checksum();  // every page of the tensor mapped in
+  const uint64_t rss_mapped = rss_bytes();
+  f->release_pages(t.data, bytes);
+  const uint64_t rss_released = rss_bytes();
+  EXPECT_LT(rss_released + bytes / 2, rss_mapped)
+      << "mapped " << rss_mapped << " released " << rss_released;
+  EXPECT_EQ(checksum(), before);  // faulted back in from the page cache
 }
