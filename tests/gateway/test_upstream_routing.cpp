@@ -80,7 +80,7 @@ TEST(UpstreamServedModel, KeepsItsServerToolsForTheToolLoop) {
   ServedModel sm = make_upstream_served_model(m, SamplingDefaults{}, 0);
   EXPECT_EQ(sm.server_tools, std::vector<std::string>{"calculator"});
   EXPECT_EQ(sm.upstream->remote_model, "their-name");
-  m.upstream->base_url = "https://api.example.com/v1";
+  m.upstream->base_url = "ftp://example.com/v1";
   EXPECT_THROW(make_upstream_served_model(m, SamplingDefaults{}, 0), std::runtime_error);
 }
 
