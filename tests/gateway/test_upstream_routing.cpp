@@ -75,7 +75,9 @@ TEST_F(UpstreamRoutingFixture, UnknownModelIsStill404) {
 TEST(UpstreamServedModel, KeepsItsServerToolsForTheToolLoop) {
   config::ModelConfig m;
   m.id = "remote";
-  m.upstream = config::UpstreamConfig{"http://127.0.0.1:8000/v1", "", "their-name", 1000, 0};
+  m.upstream.emplace();
+  m.upstream->base_url = "http://127.0.0.1:8000/v1";
+  m.upstream->model = "their-name";
   m.server_tools = {"calculator"};
   ServedModel sm = make_upstream_served_model(m, SamplingDefaults{}, 0);
   EXPECT_EQ(sm.server_tools, std::vector<std::string>{"calculator"});
