@@ -14,6 +14,7 @@
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 #include "gateway/prompt_renderer.h"
+#include "gateway/server_tool_runner.h"
 #include "gateway/server_toolbox.h"
 #include "gateway/sse.h"
 #include "gateway/tool_call_syntax.h"
@@ -434,32 +435,15 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     auto self = shared_from_this();
     int idx = c.index;
     int round = c.rounds;
-    const ServerToolbox* toolbox = env_.toolbox;
-    auto timeout = env_.tool_timeout;
-    env_.post_blocking(
-        [self, idx, round, calls = std::move(calls), toolbox, timeout, then_continue]() mutable {
-          std::vector<ToolRun> runs;
-          for (const auto& call : calls) {
-            ToolRun run{call.id, call.name, call.arguments, false, "", round};
-            json args = json::parse(call.arguments.empty() ? "{}" : call.arguments, nullptr, false);
-            if (args.is_discarded() || !args.is_object()) {
-              run.output = "error: the arguments are not a JSON object";
-            } else {
-              try {
-                ServerToolOutcome out = toolbox->invoke(call.name, args, timeout);
-                run.ok = out.ok;
-                run.output = out.ok ? out.content
-                                    : (out.content.empty() ? "error: " + out.error : out.content);
-              } catch (const std::exception& e) {
-                run.output = std::string("error: ") + e.what();
-              }
-            }
-            runs.push_back(std::move(run));
-          }
-          self->env_.post([self, idx, runs = std::move(runs), then_continue]() mutable {
-            self->guarded([&] { self->on_tools_done(idx, std::move(runs), then_continue); });
-          });
-        });
+    std::vector<ToolCall> to_run;
+    for (auto& call : calls) to_run.push_back({call.id, call.name, call.arguments});
+    env_.post_blocking([self, idx, round, to_run = std::move(to_run), then_continue]() mutable {
+      auto runs = run_server_tool_calls(*self->env_.toolbox, to_run, round, self->env_.tool_timeout,
+                                        self->id_);
+      self->env_.post([self, idx, runs = std::move(runs), then_continue]() mutable {
+        self->guarded([&] { self->on_tools_done(idx, std::move(runs), then_continue); });
+      });
+    });
   }
 
   void on_tools_done(int idx, std::vector<ToolRun> runs, bool then_continue) {

@@ -8,6 +8,8 @@
 #include "gateway/sse.h"
 #include "gateway/upstream_client.h"
 #include "gateway/upstream_target.h"
+#include "gateway/upstream_tool_loop_job.h"
+#include "gateway/upstream_tool_rounds.h"
 
 namespace toolgate::gateway {
 namespace {
@@ -264,6 +266,15 @@ std::shared_ptr<ChatCompletionJob> make_upstream_chat_job(
     const ServedModel* model, JobEnvironment env, std::shared_ptr<ResponseSink> sink,
     std::function<void(const JobSummary&)> on_done, Clock::time_point arrival,
     boost::asio::any_io_executor executor) {
+  auto plan = plan_upstream_tools(request, *model, env.toolbox);
+  auto* p = std::get_if<UpstreamToolPlan>(&plan);
+  if (!p || !p->server_tools.empty())
+    return make_upstream_tool_loop_job(std::move(request), std::move(plan), std::move(catalog),
+                                       model, std::move(env), std::move(sink), std::move(on_done),
+                                       arrival, std::move(executor));
+  // No server tool in play: a pure relay. Name-only declarations of server tools (under
+  // tool_choice "none") still get their schema, which the upstream would otherwise miss.
+  if (!p->tools.is_null()) request.body["tools"] = std::move(p->tools);
   return std::make_shared<UpstreamChatJob>(std::move(request), std::move(catalog), model,
                                            std::move(env), std::move(sink), std::move(on_done),
                                            arrival, std::move(executor));

@@ -16,9 +16,6 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
   std::string error;
   auto url = parse_upstream_url(u.base_url, &error);
   if (!url) throw fail(error);
-  if (!m.server_tools.empty())
-    throw fail("server_tools are run by the tool loop of local models only; an upstream model "
-               "forwards tools to its upstream as the client sent them");
   auto target = std::make_shared<UpstreamTarget>();
   target->base_url = u.base_url;
   target->url = std::move(*url);
@@ -40,6 +37,8 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
   sm.id = m.id;
   sm.aliases = m.aliases;
   sm.sampling = sampling;
+  // Run by the gateway's tool loop around the upstream's rounds (upstream_tool_loop_job.h).
+  sm.server_tools = m.server_tools;
   sm.created = created;
   sm.owned_by = "upstream";
   sm.upstream = std::move(target);

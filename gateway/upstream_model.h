@@ -7,9 +7,9 @@
 
 namespace toolgate::gateway {
 
-// Throws std::runtime_error, naming the model, for what this build cannot serve: a base_url
-// it cannot parse, https (no TLS in this build), or server_tools (the tool loop runs on local
-// models only).
+// Throws std::runtime_error, naming the model, for a base_url it cannot parse or TLS settings
+// it cannot load. `server_tools` are carried over: the gateway runs them around the upstream's
+// rounds.
 ServedModel make_upstream_served_model(const config::ModelConfig& model, SamplingDefaults sampling,
                                        int64_t created);
 

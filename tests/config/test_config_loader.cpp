@@ -79,6 +79,7 @@ models:
       model: gpt-4o-mini
       timeout_ms: 1000
       retries: 0
+    server_tools: [add]
 tools:
   builtin: [add]
   timeout_ms: 100
@@ -126,6 +127,8 @@ tools:
   ASSERT_TRUE(remote.upstream.has_value());
   EXPECT_EQ(*remote.upstream,
             (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini", 1000, 0, "", true}));
+  // The gateway runs them around the upstream's rounds.
+  EXPECT_EQ(remote.server_tools, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.builtin, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.timeout_ms, 100);
 }

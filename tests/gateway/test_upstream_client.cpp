@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "gateway/upstream_client.h"
+#include "scripted_upstream.h"
 
 namespace toolgate::gateway {
 namespace {
@@ -20,60 +21,9 @@ namespace {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-// Accepts connections one after another on its own thread; `script(n, socket, request)` answers
-// connection n (0-based) after the request head has been read.
-class ScriptedUpstream {
- public:
-  using Script = std::function<void(int, tcp::socket&, const std::string&)>;
-  explicit ScriptedUpstream(Script script)
-      : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
-        script_(std::move(script)) {
-    thread_ = std::thread([this] {
-      for (int n = 0;; ++n) {
-        boost::system::error_code ec;
-        tcp::socket s(ioc_);
-        acceptor_.accept(s, ec);
-        if (ec || stopping_) return;
-        std::string head;
-        net::read_until(s, net::dynamic_buffer(head), "\r\n\r\n", ec);
-        {
-          std::lock_guard lock(mu_);
-          last_request_ = head;
-        }
-        connections_ = n + 1;
-        script_(n, s, head);
-      }
-    });
-  }
-  ~ScriptedUpstream() {
-    stopping_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(ioc_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-  std::string last_request() const {
-    std::lock_guard lock(mu_);
-    return last_request_;
-  }
+using testing::ScriptedUpstream;
 
- private:
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  Script script_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> connections_{0};
-  mutable std::mutex mu_;
-  std::string last_request_;
-};
-
-void send(tcp::socket& s, std::string_view text) {
-  boost::system::error_code ec;
-  net::write(s, net::buffer(text.data(), text.size()), ec);
-}
+void send(tcp::socket& s, std::string_view text) { testing::send_text(s, text); }
 
 struct Outcome {
   int status = 0;

@@ -5,6 +5,7 @@
 #include "gateway/admission_control.h"
 #include "gateway/http_api.h"
 #include "gateway/metrics.h"
+#include "gateway/upstream_model.h"
 #include "gateway/upstream_target.h"
 
 namespace toolgate::gateway {
@@ -69,6 +70,20 @@ TEST_F(UpstreamRoutingFixture, ABadStreamFlagIsStillA400) {
 TEST_F(UpstreamRoutingFixture, UnknownModelIsStill404) {
   auto o = post(R"({"model":"nope","messages":[{"role":"user","content":"hi"}]})");
   EXPECT_EQ(std::get<HttpResponse>(o.action).status, 404);
+}
+
+TEST(UpstreamServedModel, KeepsItsServerToolsForTheToolLoop) {
+  config::ModelConfig m;
+  m.id = "remote";
+  m.upstream.emplace();
+  m.upstream->base_url = "http://127.0.0.1:8000/v1";
+  m.upstream->model = "their-name";
+  m.server_tools = {"calculator"};
+  ServedModel sm = make_upstream_served_model(m, SamplingDefaults{}, 0);
+  EXPECT_EQ(sm.server_tools, std::vector<std::string>{"calculator"});
+  EXPECT_EQ(sm.upstream->remote_model, "their-name");
+  m.upstream->base_url = "ftp://example.com/v1";
+  EXPECT_THROW(make_upstream_served_model(m, SamplingDefaults{}, 0), std::runtime_error);
 }
 
 }  // namespace
