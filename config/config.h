@@ -67,6 +67,10 @@ struct UpstreamConfig {
   std::string model;     // remote model name; the loader fills in the model's id when omitted
   int timeout_ms = 600000;
   int retries = 1;
+  // https only: a PEM file of CA certificates to trust besides the system's (a private CA or a
+  // self-signed server); the loader resolves it against the config's dir.
+  std::string ca_file;
+  bool tls_verify = true;  // false: accept any certificate (testing only; logged as a warning)
 
   bool operator==(const UpstreamConfig&) const = default;
 };

@@ -43,8 +43,8 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "sampling",
                                              "server_tools",
                                              "engine"};
-const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key", "model", "timeout_ms",
-                                                "retries"};
+const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key",  "model",     "timeout_ms",
+                                                "retries",  "ca_file", "tls_verify"};
 const std::vector<std::string> kSamplingKeys = {
     "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
     "frequency_penalty", "top_k", "max_tokens"};
@@ -145,6 +145,9 @@ class ConfigReader {
     r_.read(*m, "model", u.model);
     r_.read(*m, "timeout_ms", u.timeout_ms);
     r_.read(*m, "retries", u.retries);
+    r_.read(*m, "ca_file", u.ca_file);
+    if (!u.ca_file.empty()) u.ca_file = resolve(u.ca_file, base_dir_);
+    r_.read(*m, "tls_verify", u.tls_verify);
     return u;
   }
 

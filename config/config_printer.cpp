@@ -130,6 +130,8 @@ class Printer {
       line(in + 1, "model", str(u.model));
       line(in + 1, "timeout_ms", std::to_string(u.timeout_ms));
       line(in + 1, "retries", std::to_string(u.retries));
+      if (!u.ca_file.empty()) line(in + 1, "ca_file", str(u.ca_file));
+      line(in + 1, "tls_verify", u.tls_verify ? "true" : "false");
     }
     line(in, "aliases", list(m.aliases));
     line(in, "context_length", std::to_string(m.context_length));

@@ -245,6 +245,12 @@ class Checker {
     }
     at_least(child_path(up, "timeout_ms"), u.timeout_ms, 1);
     at_least(child_path(up, "retries"), u.retries, 0);
+    const bool https = u.base_url.rfind("https://", 0) == 0;
+    if (!https && (!u.ca_file.empty() || !u.tls_verify)) {
+      fail(child_path(up, u.ca_file.empty() ? "tls_verify" : "ca_file"),
+           "TLS settings need an https:// base_url, got " + quoted(u.base_url));
+    }
+    check_file(child_path(up, "ca_file"), u.ca_file, "CA file");
     // Settings of the local engine mean nothing for a remote model; saying so beats ignoring.
     auto local_only = [&](bool set, const char* key) {
       if (set) {

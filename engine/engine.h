@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,14 @@ namespace toolgate::engine {
 class Tokenizer;
 
 enum class KvDtype { F16, Int8 };
+
+// Where a model load is, for progress displays: stage "reading" (weights read into memory,
+// bytes), then "preparing" (weights repacked for the kernels, tensors).
+struct LoadProgress {
+  std::string_view stage;
+  uint64_t done = 0;
+  uint64_t total = 0;
+};
 
 struct EngineOptions {
   int threads = 0;                  // compute threads; 0 = all cores
@@ -30,6 +39,8 @@ struct EngineOptions {
   int max_waiting = 256;            // queued requests beyond which submit() refuses
   bool prefix_caching = true;
   int context_length = 0;           // 0 = the model's own, capped at 8192
+  bool warm_weights = true;         // read every weight page at load, not on the first request
+  std::function<void(const LoadProgress&)> on_load_progress;  // called on the loading thread
 };
 
 struct SamplingParams {

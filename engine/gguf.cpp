@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace toolgate::engine {
 namespace {
@@ -167,6 +169,37 @@ std::unique_ptr<GgufFile> GgufFile::parse(std::span<const uint8_t> bytes, std::s
 
 GgufFile::~GgufFile() {
   if (map_) munmap(map_, map_size_);
+}
+
+uint64_t GgufFile::resident_bytes() const {
+  if (!map_) return bytes_.size();
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((map_size_ + page - 1) / page);
+  if (::mincore(map_, map_size_, in_core.data()) != 0) return 0;
+  uint64_t pages = 0;
+  for (unsigned char c : in_core) pages += c & 1;
+  return std::min<uint64_t>(pages * page, map_size_);
+}
+
+void GgufFile::warm(const std::function<void(uint64_t, uint64_t)>& progress) const {
+  constexpr size_t kChunk = size_t{16} << 20;
+  constexpr size_t kPage = 4096;
+  const size_t total = bytes_.size();
+  volatile unsigned sink = 0;  // the reads must not be optimised away
+  for (size_t at = 0; at < total; at += kChunk) {
+    const size_t n = std::min(kChunk, total - at);
+    // Ask the kernel to read ahead the next chunk while this one is touched.
+    if (map_ && at + n < total) {
+      const size_t next = std::min(kChunk, total - at - n);
+      auto* base = static_cast<uint8_t*>(map_) + at + n;
+      ::madvise(base, next, MADV_WILLNEED);
+    }
+    const volatile uint8_t* p = bytes_.data() + at;
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i += kPage) sum += p[i];
+    sink = sink + sum;
+    if (progress) progress(at + n, total);
+  }
 }
 
 void GgufFile::parse_all() {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -84,6 +85,12 @@ class GgufFile {
   // Like tensor() but throws GgufError naming the missing tensor.
   const GgufTensor& require_tensor(std::string_view name) const;
   const std::vector<std::string>& keys() const { return keys_; }
+
+  // Reads every page of the file into memory (page cache → this mapping), so the first request
+  // does not pay for disk reads. `progress(done, total)` is called after each chunk of bytes.
+  void warm(const std::function<void(uint64_t done, uint64_t total)>& progress = {}) const;
+  // Bytes of the mapping resident in memory now (mincore); file_size() for in-memory images.
+  uint64_t resident_bytes() const;
 
  private:
   GgufFile() = default;

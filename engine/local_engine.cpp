@@ -41,7 +41,15 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
     : options_(options) {
   file_ = GgufFile::open(model_path);
   hp_ = HParams::from_gguf(*file_);
+  const auto& progress = options.on_load_progress;
+  if (options.warm_weights) {
+    file_->warm([&progress](uint64_t done, uint64_t total) {
+      if (progress) progress(LoadProgress{"reading", done, total});
+    });
+  }
+  if (progress) progress(LoadProgress{"preparing", 0, 1});
   weights_ = Weights::from_gguf(*file_, hp_);
+  if (progress) progress(LoadProgress{"preparing", 1, 1});
   tokenizer_ = Tokenizer::from_gguf(*file_);
 
   info_.architecture = hp_.architecture;

@@ -48,6 +48,11 @@ ApiError ApiError::model_not_found(const std::string& model) {
                   "invalid_request_error", "model", "model_not_found"};
 }
 
+ApiError ApiError::model_loading(const std::string& model) {
+  return ApiError{503,     "The model `" + model + "` is still loading; retry shortly.",
+                  "server_error", "model", "model_loading", 2};
+}
+
 ApiError ApiError::route_not_found(const std::string& method, const std::string& path) {
   return ApiError{404, "Invalid URL (" + method + " " + path + ")", "invalid_request_error",
                   std::nullopt, "not_found"};

@@ -24,6 +24,7 @@ struct ApiError {
   static ApiError invalid_json(const std::string& detail);
   static ApiError invalid_api_key(bool key_was_given);
   static ApiError model_not_found(const std::string& model);
+  static ApiError model_loading(const std::string& model);  // 503 + Retry-After
   static ApiError route_not_found(const std::string& method, const std::string& path);
   static ApiError method_not_allowed(const std::string& method, const std::string& path);
   static ApiError body_too_large(uint64_t limit);

@@ -50,6 +50,11 @@ std::optional<HttpResponse> route_upstream_chat(nlohmann::ordered_json& body,
   return HttpResponse{};
 }
 
+ApiError not_found_or_loading(const ModelCatalog& catalog, const std::string& model) {
+  return catalog.is_loading(model) ? ApiError::model_loading(model)
+                                   : ApiError::model_not_found(model);
+}
+
 }  // namespace
 
 std::string url_decode(std::string_view s) {
@@ -132,7 +137,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   // Probes and scrapes carry no API key (as in vLLM): they reveal nothing about conversations.
   if (path == "/health") {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
-    if (catalog()->empty())
+    if (!catalog()->ready())
       return ApiError::unavailable("Models are still loading.", 1).to_response();
     return json_response(200, R"({"status":"ok"})");
   }
@@ -160,7 +165,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     std::string id = url_decode(std::string_view(path).substr(kModelsPrefix.size()));
     outcome.model = id;
     const ServedModel* m = catalog->find(id);
-    if (!m) return ApiError::model_not_found(id).to_response();
+    if (!m) return not_found_or_loading(*catalog, id).to_response();
     return json_response(200, dump_json(ModelCatalog::model_json(*m)));
   }
 
@@ -186,7 +191,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   }
   outcome.model = parsed.request->model;
   const ServedModel* m = catalog->find(parsed.request->model);
-  if (!m) return ApiError::model_not_found(parsed.request->model).to_response();
+  if (!m) return not_found_or_loading(*catalog, parsed.request->model).to_response();
   outcome.model = m->id;
   outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt};
   return {};

@@ -41,7 +41,8 @@ class HttpApi {
  public:
   HttpApi(ApiKeyAuth auth, CorsPolicy cors, Metrics* metrics, const AdmissionControl* admission);
 
-  // Publishes the served models; /health turns 200 once a non-empty catalog is published.
+  // Publishes the served models; /health turns 200 once a catalog with every configured model
+  // ready is published.
   void publish(std::shared_ptr<const ModelCatalog> catalog);
   std::shared_ptr<const ModelCatalog> catalog() const;
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "config/config_printer.h"
 #include "engine/engine.h"
 #include "gateway/engine_adapters.h"
+#include "gateway/load_progress.h"
 #include "gateway/options.h"
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
@@ -83,6 +85,9 @@ gw::SamplingDefaults sampling_defaults(const cfg::SamplingDefaults& s) {
   d.max_tokens = s.max_tokens;
   return d;
 }
+
+// spdlog's default pattern, spelled out so it can be restored.
+constexpr const char* kTextLogPattern = "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v";
 
 void configure_logging(const cfg::LoggingConfig& l) {
   spdlog::set_level(spdlog::level::from_str(l.level));
@@ -174,18 +179,47 @@ int main(int argc, char** argv) {
   try {
     gw::Server server(server_options(config), {}, &toolbox);
     server.start();  // /health answers 503 while the models load
-    std::vector<gw::ServedModel> served;
-    auto next_upstream = upstream_models.begin();
-    for (const auto& m : config.models) {
-      if (m.upstream) {
-        spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
-                     m.upstream->model);
-        served.push_back(std::move(*next_upstream++));
-        continue;
+    // Models become available one by one, in config order: upstream ones at once, local ones as
+    // each finishes loading. Until then, requests naming them get 503 model_loading.
+    std::vector<std::optional<gw::ServedModel>> slots(config.models.size());
+    auto publish = [&] {
+      std::vector<gw::ServedModel> ready;
+      std::vector<std::string> loading;
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (slots[i]) {
+          ready.push_back(*slots[i]);
+        } else {
+          loading.push_back(config.models[i].id);
+          loading.insert(loading.end(), config.models[i].aliases.begin(),
+                         config.models[i].aliases.end());
+        }
       }
+      server.publish_models(std::move(ready), std::move(loading));
+    };
+    auto next_upstream = upstream_models.begin();
+    for (size_t i = 0; i < config.models.size(); ++i) {
+      const auto& m = config.models[i];
+      if (!m.upstream) continue;
+      spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
+                   m.upstream->model);
+      slots[i] = std::move(*next_upstream++);
+    }
+    publish();
+    // A progress bar on a terminal (the default logger writes to stdout); nothing otherwise.
+    const bool bar_on_terminal = config.logging.format == "text" && gw::is_terminal(stdout);
+    // Log lines from other threads (access log) may arrive while the bar is drawn: each starts
+    // by erasing the bar's line, and the bar is redrawn on its next update.
+    if (bar_on_terminal) spdlog::set_pattern("\r\033[K" + std::string(kTextLogPattern));
+    for (size_t i = 0; i < config.models.size(); ++i) {
+      const auto& m = config.models[i];
+      if (m.upstream) continue;
       spdlog::info("loading model '{}' from {}", m.id, m.path);
       auto started = std::chrono::steady_clock::now();
-      engines.push_back(eng::Engine::create(m.path, engine_options(config, m)));
+      eng::EngineOptions options = engine_options(config, m);
+      gw::LoadProgressBar bar(m.id, stdout, bar_on_terminal);
+      options.on_load_progress = [&bar](const eng::LoadProgress& p) { bar.update(p); };
+      engines.push_back(eng::Engine::create(m.path, options));
+      bar.finish();
       eng::Engine& engine = *engines.back();
       gw::ServedModel sm;
       sm.id = m.id;
@@ -211,17 +245,18 @@ int main(int argc, char** argv) {
           !sm.tool_syntax                ? "not parsed"
           : sm.constrain_tool_calls ? "parsed, constrained"
                                     : "parsed");
-      // Memory: weights are mapped from the file (pages load on first use); the KV arena is
-      // reserved up front and committed block by block as sequences fill it.
+      // Memory: weights are mapped from the file and read in at load (page cache, shared with
+      // other processes mapping the same file); the KV arena is reserved up front.
       const auto st = engine.stats();
       spdlog::info("model '{}' memory: weights {:.0f} MiB ({:.1f} B params, mapped), KV cache "
                    "{:.0f} MiB reserved ({} blocks)",
                    sm.id, static_cast<double>(info.weight_bytes) / (1 << 20),
                    static_cast<double>(info.n_params) / 1e9,
                    static_cast<double>(st.kv_bytes) / (1 << 20), st.kv_blocks_total);
-      served.push_back(std::move(sm));
+      slots[i] = std::move(sm);
+      publish();
     }
-    server.publish_models(std::move(served));
+    if (bar_on_terminal) spdlog::set_pattern(kTextLogPattern);
     server.run();
   } catch (const std::exception& e) {
     spdlog::critical("toolgate: {}", e.what());

@@ -14,6 +14,10 @@ const ServedModel* ModelCatalog::find(const std::string& name) const {
   return nullptr;
 }
 
+bool ModelCatalog::is_loading(const std::string& name) const {
+  return std::find(loading_.begin(), loading_.end(), name) != loading_.end();
+}
+
 nlohmann::json ModelCatalog::model_json(const ServedModel& m) {
   return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
 }

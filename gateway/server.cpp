@@ -191,8 +191,8 @@ void Server::stop() {
   spdlog::info("server stopped");
 }
 
-void Server::publish_models(std::vector<ServedModel> models) {
-  impl_->api.publish(std::make_shared<ModelCatalog>(std::move(models)));
+void Server::publish_models(std::vector<ServedModel> models, std::vector<std::string> loading) {
+  impl_->api.publish(std::make_shared<ModelCatalog>(std::move(models), std::move(loading)));
 }
 
 uint16_t Server::port() const { return impl_->bound_port; }

@@ -42,7 +42,8 @@ class Server {
   // Graceful shutdown, blocking until done; idempotent. Not from an I/O thread.
   void stop();
 
-  void publish_models(std::vector<ServedModel> models);
+  // `loading`: ids and aliases of configured models still loading (503 model_loading for now).
+  void publish_models(std::vector<ServedModel> models, std::vector<std::string> loading = {});
   uint16_t port() const;  // the bound port (useful with options.port = 0)
   Metrics& metrics();
 

@@ -1,18 +1,49 @@
 #include "gateway/upstream_client.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <limits>
+#include <stdexcept>
 
 namespace toolgate::gateway {
-namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+
+struct UpstreamTls {
+  ssl::context context{ssl::context::tls_client};
+  bool verify = true;
+};
+
+std::shared_ptr<UpstreamTls> make_upstream_tls(const std::string& ca_file, bool verify) {
+  auto tls = std::make_shared<UpstreamTls>();
+  tls->verify = verify;
+  tls->context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  tls->context.set_default_verify_paths(ec);  // the system's CA store; fine if it is empty
+  if (!ca_file.empty()) {
+    tls->context.load_verify_file(ca_file, ec);
+    if (ec) throw std::runtime_error("cannot load CA file " + ca_file + ": " + ec.message());
+  }
+  tls->context.set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none);
+  return tls;
+}
+
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 class BeastUpstreamExchange final : public UpstreamExchange,
                                     public std::enable_shared_from_this<BeastUpstreamExchange> {
@@ -54,7 +85,11 @@ class BeastUpstreamExchange final : public UpstreamExchange,
 
  private:
   void do_resolve() {
-    stream_.emplace(ex_);
+    if (target_->tls) {
+      tls_stream_.emplace(ex_, target_->tls->context);
+    } else {
+      stream_.emplace(ex_);
+    }
     buffer_.clear();
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // the job decides
@@ -68,8 +103,8 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     if (ec)
       return connect_failed(UpstreamFailure::Kind::Unreachable,
                             "cannot resolve " + target_->url.host + ": " + ec.message());
-    stream_->expires_after(target_->timeout);
-    stream_->async_connect(
+    tcp_layer().expires_after(target_->timeout);
+    tcp_layer().async_connect(
         results, beast::bind_front_handler(&BeastUpstreamExchange::on_connect, shared_from_this()));
   }
 
@@ -79,20 +114,65 @@ class BeastUpstreamExchange final : public UpstreamExchange,
       return connect_failed(UpstreamFailure::Kind::Timeout, "connect timed out");
     if (ec) return connect_failed(UpstreamFailure::Kind::Unreachable, ec.message());
     beast::error_code ignored;
-    stream_->socket().set_option(tcp::no_delay(true), ignored);
-    stream_->expires_after(target_->timeout);
-    http::async_write(*stream_, req_,
-                      beast::bind_front_handler(&BeastUpstreamExchange::on_write,
-                                                shared_from_this()));
+    tcp_layer().socket().set_option(tcp::no_delay(true), ignored);
+    if (tls_stream_) return start_handshake();
+    send_request();
+  }
+
+  void start_handshake() {
+    const std::string& host = target_->url.host;
+    // SNI: servers hosting several names pick the certificate by it (not sent for IP literals).
+    beast::error_code ec;
+    net::ip::make_address(host, ec);
+    if (ec && !SSL_set_tlsext_host_name(tls_stream_->native_handle(), host.c_str()))
+      return finish(UpstreamFailure{UpstreamFailure::Kind::Broken, "cannot set TLS server name"});
+    if (target_->tls->verify) tls_stream_->set_verify_callback(ssl::host_name_verification(host));
+    tcp_layer().expires_after(target_->timeout);
+    tls_stream_->async_handshake(
+        ssl::stream_base::client,
+        beast::bind_front_handler(&BeastUpstreamExchange::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (cancelled_) return;
+    if (ec == beast::error::timeout)
+      return connect_failed(UpstreamFailure::Kind::Timeout, "TLS handshake timed out");
+    // A certificate the upstream cannot prove is not retried: it will not change in 100 ms.
+    if (ec)
+      return finish(UpstreamFailure{UpstreamFailure::Kind::Unreachable,
+                                    "TLS handshake with " + target_->url.host +
+                                        " failed: " + tls_error_text(ec)});
+    send_request();
+  }
+
+  static std::string tls_error_text(const beast::error_code& ec) {
+    std::string text = ec.message();
+    if (ec.category() == net::error::get_ssl_category()) {
+      // OpenSSL's reason string ("certificate verify failed") is the useful part.
+      if (const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value())))
+        text = reason;
+    }
+    return text;
+  }
+
+  void send_request() {
+    tcp_layer().expires_after(target_->timeout);
+    with_stream([this](auto& s) {
+      http::async_write(s, req_,
+                        beast::bind_front_handler(&BeastUpstreamExchange::on_write,
+                                                  shared_from_this()));
+    });
   }
 
   void on_write(beast::error_code ec, size_t) {
     if (cancelled_) return;
     if (ec) return fail_from(ec, "sending the request failed");
-    stream_->expires_after(target_->timeout);
-    http::async_read_header(*stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&BeastUpstreamExchange::on_header,
-                                                      shared_from_this()));
+    tcp_layer().expires_after(target_->timeout);
+    with_stream([this](auto& s) {
+      http::async_read_header(s, buffer_, *parser_,
+                              beast::bind_front_handler(&BeastUpstreamExchange::on_header,
+                                                        shared_from_this()));
+    });
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -113,10 +193,12 @@ class BeastUpstreamExchange final : public UpstreamExchange,
   void read_more() {
     if (cancelled_) return;
     if (parser_->is_done()) return finish(std::nullopt);
-    stream_->expires_after(target_->timeout);
-    http::async_read_some(*stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&BeastUpstreamExchange::on_read,
-                                                    shared_from_this()));
+    tcp_layer().expires_after(target_->timeout);
+    with_stream([this](auto& s) {
+      http::async_read_some(s, buffer_, *parser_,
+                            beast::bind_front_handler(&BeastUpstreamExchange::on_read,
+                                                      shared_from_this()));
+    });
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -162,18 +244,32 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     if (h.on_end) h.on_end(std::move(failure));
   }
 
+  // The connection is one-shot: closing the socket (no TLS close_notify) is enough, and is
+  // what tells the upstream to stop generating.
   void close_stream() {
-    if (!stream_) return;
+    if (!stream_ && !tls_stream_) return;
     beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_->close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_layer().close();
+  }
+
+  beast::tcp_stream& tcp_layer() { return tls_stream_ ? tls_stream_->next_layer() : *stream_; }
+
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_stream_) {
+      f(*tls_stream_);
+    } else {
+      f(*stream_);
+    }
   }
 
   net::any_io_executor ex_;
   std::shared_ptr<const UpstreamTarget> target_;
   tcp::resolver resolver_;
   net::steady_timer retry_timer_;
-  std::optional<beast::tcp_stream> stream_;
+  std::optional<beast::tcp_stream> stream_;  // http
+  std::optional<TlsStream> tls_stream_;     // https
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
   http::request<http::string_body> req_;

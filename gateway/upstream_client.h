@@ -9,6 +9,8 @@
 // so a long stream is fine as long as it keeps moving.
 //
 // Every handler runs on `executor` (the session's strand); cancel() must be called there too.
+// https upstreams (target->tls set) add a TLS handshake with SNI and certificate + host-name
+// verification after the connect; the rest is the same.
 #include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <memory>
@@ -28,6 +30,11 @@ struct UpstreamFailure {
   Kind kind = Kind::Broken;
   std::string detail;
 };
+
+// TLS for an https upstream: the system's CA certificates plus `ca_file` (PEM) when given,
+// peer and host-name verification unless `verify` is false. Throws std::runtime_error naming
+// the file when it cannot be read. Built once at start-up and shared by all exchanges.
+std::shared_ptr<UpstreamTls> make_upstream_tls(const std::string& ca_file, bool verify);
 
 class UpstreamExchange {
  public:

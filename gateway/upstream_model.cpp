@@ -1,5 +1,8 @@
 #include "gateway/upstream_model.h"
 
+#include <spdlog/spdlog.h>
+
+#include "gateway/upstream_client.h"
 #include "gateway/upstream_target.h"
 
 namespace toolgate::gateway {
@@ -13,9 +16,6 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
   std::string error;
   auto url = parse_upstream_url(u.base_url, &error);
   if (!url) throw fail(error);
-  if (url->scheme == "https")
-    throw fail("https upstreams need TLS, which this build does not include (" + u.base_url +
-               "); put a TLS-terminating proxy in front, or use http://");
   if (!m.server_tools.empty())
     throw fail("server_tools are run by the tool loop of local models only; an upstream model "
                "forwards tools to its upstream as the client sent them");
@@ -26,6 +26,15 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
   target->remote_model = u.model.empty() ? m.id : u.model;
   target->timeout = std::chrono::milliseconds(u.timeout_ms);
   target->retries = u.retries;
+  if (target->url.scheme == "https") {
+    try {
+      target->tls = make_upstream_tls(u.ca_file, u.tls_verify);
+    } catch (const std::exception& e) {
+      throw fail(e.what());
+    }
+    if (!u.tls_verify)
+      spdlog::warn("model '{}': TLS certificate verification is off for {}", m.id, u.base_url);
+  }
 
   ServedModel sm;
   sm.id = m.id;

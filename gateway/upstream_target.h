@@ -6,6 +6,7 @@
 //   requests go to POST /v1/chat/completions (base_url includes /v1, as OpenAI SDKs expect).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,10 @@ struct UpstreamUrl {
 // On failure returns nullopt and sets *error.
 std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string* error);
 
+// TLS client settings of an https upstream (an OpenSSL context with the trusted CAs); built by
+// make_upstream_tls() in upstream_client.h, opaque here.
+struct UpstreamTls;
+
 struct UpstreamTarget {
   std::string base_url;  // as configured, for messages
   UpstreamUrl url;
@@ -33,6 +38,7 @@ struct UpstreamTarget {
   std::string remote_model;  // the upstream's name for the model
   std::chrono::milliseconds timeout{600'000};  // connect, and each wait for upstream bytes
   int retries = 1;  // extra attempts on connect failure / 502 / 503 before any byte is relayed
+  std::shared_ptr<UpstreamTls> tls;  // set exactly when url.scheme == "https"
 };
 
 }  // namespace toolgate::gateway

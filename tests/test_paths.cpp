@@ -22,4 +22,7 @@ std::filesystem::path default_model() {
 std::filesystem::path tool_model() {
   return if_exists(models_dir() / "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf");
 }
+std::filesystem::path agent_model() {
+  return if_exists(models_dir() / "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf");
+}
 }  // namespace toolgate::testing

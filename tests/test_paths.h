@@ -11,4 +11,6 @@ std::filesystem::path source_dir();
 std::filesystem::path default_model();
 // Path of the tool-calling model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M); empty if not fetched.
 std::filesystem::path tool_model();
+// Path of the agent model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M); empty if not fetched.
+std::filesystem::path agent_model();
 }  // namespace toolgate::testing

@@ -125,7 +125,7 @@ tools:
   EXPECT_TRUE(remote.path.empty());
   ASSERT_TRUE(remote.upstream.has_value());
   EXPECT_EQ(*remote.upstream,
-            (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini", 1000, 0}));
+            (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini", 1000, 0, "", true}));
   EXPECT_EQ(c.tools.builtin, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.timeout_ms, 100);
 }

@@ -49,7 +49,7 @@ Config everything() {
   local.engine->block_size = 32;
   ModelConfig remote;
   remote.id = "remote";
-  remote.upstream = UpstreamConfig{"https://api.example.com/v1", "sk-up", "gpt-x", 1000, 3};
+  remote.upstream = UpstreamConfig{"https://api.example.com/v1", "sk-up", "gpt-x", 1000, 3, "", true};
   ModelConfig tmpl;
   tmpl.id = "templated";
   tmpl.path = "/models/t.gguf";

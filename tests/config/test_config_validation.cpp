@@ -60,6 +60,8 @@ const BadConfigCase kBadConfigs[] = {
      "needs 'path' (a local GGUF file) or 'upstream' (a remote server); got neither"},
     {"bad_upstream_url.yaml", 4, 17, "models[0].upstream.base_url",
      "expected an http:// or https:// URL, got 'api.example.com'"},
+    {"tls_on_http_upstream.yaml", 5, 16, "models[0].upstream.ca_file",
+     "TLS settings need an https:// base_url, got 'http://127.0.0.1:9000/v1'"},
     {"engine_on_upstream_model.yaml", 5, 5, "models[0].engine",
      "'engine' applies only to local models (with 'path')"},
     {"both_chat_templates.yaml", 5, 25, "models[0].chat_template_file",

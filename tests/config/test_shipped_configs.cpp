@@ -20,7 +20,7 @@ TEST(DefaultConfig, LoadsCleanlyAndServesLoopbackOnPort8080) {
   EXPECT_TRUE(c.server.api_keys.empty());
   ASSERT_EQ(c.models.size(), 2u);
   EXPECT_EQ(c.models[0].id, "smollm2-135m-instruct");
-  EXPECT_EQ(c.models[1].id, "qwen2.5-coder-0.5b-instruct");
+  EXPECT_EQ(c.models[1].id, "qwen2.5-coder-1.5b-instruct");
   EXPECT_EQ(c.models[1].server_tools,
             (std::vector<std::string>{"calculator", "add", "mul", "current_time"}));
   EXPECT_EQ(c.tools.builtin, builtin_tool_names());
@@ -28,11 +28,11 @@ TEST(DefaultConfig, LoadsCleanlyAndServesLoopbackOnPort8080) {
   const auto models =
       std::filesystem::absolute(default_config_path()).parent_path().parent_path() / "models";
   EXPECT_EQ(c.models[0].path, (models / "SmolLM2-135M-Instruct-Q4_1.gguf").string());
-  EXPECT_EQ(c.models[1].path, (models / "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf").string());
+  EXPECT_EQ(c.models[1].path, (models / "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf").string());
 }
 
 TEST(DefaultConfig, ModelFilesExistOnceFetched) {
-  if (toolgate::testing::default_model().empty() || toolgate::testing::tool_model().empty()) {
+  if (toolgate::testing::default_model().empty() || toolgate::testing::agent_model().empty()) {
     GTEST_SKIP() << "models not fetched (scripts/fetch-models)";
   }
   const LoadResult r = load_config_file(default_config_path());

@@ -198,6 +198,50 @@ describe('toolgate with the openai SDK', { skip: skip ?? false, timeout: 600_000
     assert.ok(await metric(server.baseURL, 'toolgate:client_disconnects_total') >= 1);
   });
 
+  test('concurrent streams keep their answers while others abort or fail', async () => {
+    const prompts = ['Name three colors.', 'What is 2 + 2?', 'Say hello in French.',
+      'Write a haiku about the sea.', 'List two planets.', 'What is the opposite of hot?'];
+    const body = (content) => ({ ...ask(), max_tokens: 32, messages: [{ role: 'user', content }] });
+    // Alone, one after another: the reference answers.
+    const solo = [];
+    for (const p of prompts) solo.push((await client.chat.completions.create(body(p))).choices[0].message.content);
+    // Together: six streams batched by the engine, one stream the client drops after two
+    // chunks, and bad requests arriving in between.
+    const streamed = prompts.map(async (p) => {
+      let text = '';
+      for await (const chunk of await client.chat.completions.create({ ...body(p), stream: true })) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+      }
+      return text;
+    });
+    const dropped = (async () => {
+      const s = await client.chat.completions.create({
+        ...body('Count from 1 to 1000, one number per line.'), max_tokens: 300, stream: true,
+      });
+      let n = 0;
+      for await (const chunk of s) {
+        if (chunk.choices[0]?.delta?.content && ++n >= 2) { s.controller.abort(); break; }
+      }
+    })();
+    const bad = [
+      client.chat.completions.create({ ...body('x'), temperature: 7 }).catch((e) => e.status),
+      client.chat.completions.create({ ...body('x'), model: 'no-such-model' }).catch((e) => e.status),
+      fetch(`${server.baseURL}/v1/chat/completions`, {
+        method: 'POST', headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+        body: '{"model": "default", "messages": [',
+      }).then((r) => r.status),
+    ];
+    assert.deepEqual(await Promise.all(bad), [400, 404, 400]);
+    await dropped;
+    assert.deepEqual(await Promise.all(streamed), solo);
+    let used = null;
+    for (let i = 0; i < 50 && used !== 0; i += 1) {
+      used = await metric(server.baseURL, 'toolgate:kv_blocks_used');
+      if (used !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(used, 0, 'KV blocks leaked');
+  });
+
   test('health and metrics', async () => {
     const h = await fetch(`${server.baseURL}/health`);
     assert.equal(h.status, 200);

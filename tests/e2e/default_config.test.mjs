@@ -13,7 +13,7 @@ import { startServerFromConfig } from './server.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const configPath = path.join(root, 'config', 'default.yaml');
 // default.yaml names its models relative to itself (../models/...).
-const models = ['SmolLM2-135M-Instruct-Q4_1.gguf', 'Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf']
+const models = ['SmolLM2-135M-Instruct-Q4_1.gguf', 'Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf']
   .map((f) => path.join(root, 'models', f));
 
 function skipReason() {
@@ -41,7 +41,7 @@ describe('config/default.yaml', { skip: skip ?? false, timeout: 600_000 }, () =>
   test('serves both configured models', async () => {
     const ids = (await client.models.list()).data.map((m) => m.id);
     assert.ok(ids.includes('smollm2-135m-instruct'), ids.join(','));
-    assert.ok(ids.includes('qwen2.5-coder-0.5b-instruct'), ids.join(','));
+    assert.ok(ids.includes('qwen2.5-coder-1.5b-instruct'), ids.join(','));
   });
 
   test('the default model answers a chat completion', async () => {

@@ -18,6 +18,13 @@ export function toolModelPath() {
   return path.join(dir, 'Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf');
 }
 
+// The agent model: Qwen2.5-Coder-1.5B, the smallest verified model that finishes multi-step
+// tool loops (the 0.5B one keeps calling tools after the last result; see agent_loop.test.mjs).
+export function agentModelPath() {
+  const dir = process.env.TOOLGATE_MODELS_DIR ?? '';
+  return path.join(dir, 'Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf');
+}
+
 // Why a test suite is skipped, or null when the binary and model are there.
 export function skipReason(modelPath = defaultModelPath()) {
   const bin = process.env.TOOLGATE_BIN;
@@ -48,8 +55,13 @@ function writeConfig(config) {
 
 // Spawns toolgate with `args`, waits until /health on `port` answers 200, and returns a handle
 // { port, baseURL, log(), stop() }. Throws with the server's log if it exits or stays unhealthy.
-async function launch(args, port, timeoutMs = 120_000) {
-  const child = spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// With `terminal`, toolgate runs on a pseudo-terminal (util-linux `script`), as in an operator's shell.
+async function launch(args, port, timeoutMs = 120_000, { terminal = false } = {}) {
+  const quote = (a) => `'${String(a).replaceAll("'", "'\\''")}'`;
+  const child = terminal
+    ? spawn('script', ['-qfec', [process.env.TOOLGATE_BIN, ...args].map(quote).join(' '), '/dev/null'],
+      { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -112,8 +124,8 @@ export async function metric(baseURL, name) {
 
 // Starts `toolgate --config` with a whole deployment config as given.
 // `config.server.port` must be set (see freePort()).
-export async function startServerWithConfig(config) {
-  return launch(['--config', writeConfig(config)], config.server.port);
+export async function startServerWithConfig(config, { terminal = false } = {}) {
+  return launch(['--config', writeConfig(config)], config.server.port, 120_000, { terminal });
 }
 
 // Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file

@@ -188,3 +188,21 @@ TEST(Gguf, OpensTheRealDefaultModel) {
   EXPECT_EQ(f->require_tensor("token_embd.weight").type, GgmlType::Q8_0);
   EXPECT_EQ(f->require_tensor("blk.0.attn_q.weight").type, GgmlType::Q4_1);
 }
+
+TEST(Gguf, WarmReadsTheWholeFileWithMonotonicProgress) {
+  auto path = toolgate::testing::default_model();
+  if (path.empty()) GTEST_SKIP() << "default model not fetched";
+  auto f = GgufFile::open(path);
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  f->warm([&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  ASSERT_GE(calls.size(), 2u);  // 98 MB in 16 MiB chunks
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].second, f->file_size());
+    if (i) {
+      EXPECT_GT(calls[i].first, calls[i - 1].first);
+    }
+  }
+  EXPECT_EQ(calls.back().first, f->file_size());
+  // The pages are resident now: mincore reports every page of the mapping in memory.
+  EXPECT_EQ(f->resident_bytes(), f->file_size());
+}

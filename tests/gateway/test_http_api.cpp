@@ -88,6 +88,44 @@ TEST_F(ApiFixture, HealthIs503UntilModelsArePublished) {
   EXPECT_EQ(body(o)["status"], "ok");
 }
 
+TEST_F(ApiFixture, ModelStillLoadingIs503WithRetryAfterNot404) {
+  HttpApi api(ApiKeyAuth({}), CorsPolicy({}), &metrics, &admission);
+  ServedModel ready;
+  ready.id = "small";
+  ready.engine = &engine;
+  // "big" (alias "agent") is configured but not loaded yet.
+  api.publish(std::make_shared<ModelCatalog>(std::vector<ServedModel>{ready},
+                                             std::vector<std::string>{"big", "agent"}));
+  EXPECT_EQ(response(api.handle(req("GET", "/health"))).status, 503);  // not every model is ready
+  for (const char* name : {"big", "agent"}) {
+    auto chat = api.handle(req("POST", "/v1/chat/completions",
+                               json{{"model", name},
+                                    {"messages", {{{"role", "user"}, {"content", "hi"}}}}}
+                                   .dump()));
+    EXPECT_EQ(response(chat).status, 503) << name;
+    EXPECT_EQ(body(chat)["error"]["code"], "model_loading");
+    EXPECT_EQ(body(chat)["error"]["param"], "model");
+    EXPECT_EQ(body(chat)["error"]["type"], "server_error");
+    EXPECT_NE(body(chat)["error"]["message"].get<std::string>().find(name), std::string::npos);
+    EXPECT_EQ(find_header(response(chat).headers, "Retry-After"), "2");
+    auto get = api.handle(req("GET", std::string("/v1/models/") + name));
+    EXPECT_EQ(response(get).status, 503);
+  }
+  // A model that is not configured at all stays 404, and the loaded one is served.
+  EXPECT_EQ(response(api.handle(req("GET", "/v1/models/nope"))).status, 404);
+  EXPECT_EQ(response(api.handle(req("GET", "/v1/models/small"))).status, 200);
+  // The listing shows only what can answer now.
+  EXPECT_EQ(body(api.handle(req("GET", "/v1/models")))["data"].size(), 1u);
+  // Once it has loaded: health turns 200.
+  ServedModel big;
+  big.id = "big";
+  big.aliases = {"agent"};
+  big.engine = &engine;
+  api.publish(std::make_shared<ModelCatalog>(std::vector<ServedModel>{ready, big}));
+  EXPECT_EQ(response(api.handle(req("GET", "/health"))).status, 200);
+  EXPECT_EQ(response(api.handle(req("GET", "/v1/models/agent"))).status, 200);
+}
+
 TEST_F(ApiFixture, MissingOrWrongKeyIs401AndHealthNeedsNoKey) {
   auto api = make({"sk-secret"});
   auto none = api->handle(req("GET", "/v1/models"));
