@@ -13,6 +13,7 @@
 // build/release/gateway/toolgate) twice on that model, with grammar-constrained tool calls
 // (constrain_tool_calls: true, the default) and without, runs the prompts on both and prints
 // both results plus the well-formed shares side by side.
+import path from 'node:path';
 import OpenAI from 'openai';
 
 function parseArgs(argv) {
@@ -200,7 +201,7 @@ async function compare(opts) {
     const apiKey = 'sk-bench';
     const server = await startServerWithConfig({
       server: { host: '127.0.0.1', port, api_keys: [apiKey] },
-      models: [{ id: 'bench-model', path: opts.compare, constrain_tool_calls: constrained }],
+      models: [{ id: 'bench-model', path: path.resolve(opts.compare), constrain_tool_calls: constrained }],
     });
     try {
       results[constrained ? 'constrained' : 'unconstrained'] = await run({
