@@ -76,7 +76,7 @@ class ConstrainedGeneration : public ::testing::Test {
       r.prompt = tokens;
       r.sampling.temperature = temperature;
       r.sampling.seed = static_cast<uint64_t>(1000 + i);
-      r.max_tokens = 160;
+      r.max_tokens = 96;
       r.logits_processor = make ? make() : nullptr;
       r.on_token = [&, i](TokenEvent&& ev) {
         std::lock_guard lock(mu);
@@ -178,7 +178,7 @@ TEST_F(ConstrainedGeneration, NamedChoiceCallsThatFunction) {
   const std::string prefix = dialect->forced_call_prefix("get_time");
   auto grammar = std::make_shared<ToolCallGrammar>(ToolCallGrammarOptions{
       dialect->call_format(), specs(), "get_time", ConstraintMode::Forced, true});
-  auto replies = generate(prompt("Weather in Oslo please.") + prefix, 10, 1.3f, [&] {
+  auto replies = generate(prompt("Weather in Oslo please.") + prefix, 6, 1.3f, [&] {
     return std::make_shared<ToolCallConstraint>(grammar, *index_, prefix);
   });
   for (const auto& r : replies) {
@@ -192,7 +192,7 @@ TEST_F(ConstrainedGeneration, LazyConstraintKeepsCallsValidInAutoMode) {
   auto dialect = make_tool_dialect(engine_->model().chat_template, engine_->model().architecture);
   auto grammar = std::make_shared<ToolCallGrammar>(ToolCallGrammarOptions{
       dialect->call_format(), specs(), std::nullopt, ConstraintMode::Lazy, true});
-  auto replies = generate(prompt("What's the weather like in Paris? Use celsius."), 20, 1.3f,
+  auto replies = generate(prompt("What's the weather like in Paris? Use celsius."), 10, 1.3f,
                           [&] { return std::make_shared<ToolCallConstraint>(grammar, *index_); });
   int calls = 0;
   for (const auto& r : replies) {
