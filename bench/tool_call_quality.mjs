@@ -6,12 +6,20 @@
 // Runs against an already started server and prints one JSON object.
 //   node bench/tool_call_quality.mjs --base-url http://127.0.0.1:8080/v1 \
 //        --model qwen2.5-coder-0.5b-instruct [--api-key KEY] [--max-tokens 160] [--verbose]
-// Every request offers all tools, tool_choice "auto", temperature 0.
+//        [--temperature T --seed S]
+// Every request offers all tools, tool_choice "auto", temperature 0 unless --temperature.
+//
+// --compare MODEL.gguf starts toolgate itself (TOOLGATE_BIN, default
+// build/release/gateway/toolgate) twice on that model, with grammar-constrained tool calls
+// (constrain_tool_calls: true, the default) and without, runs the prompts on both and prints
+// both results plus the well-formed shares side by side.
+import path from 'node:path';
 import OpenAI from 'openai';
 
 function parseArgs(argv) {
   const opts = { baseURL: 'http://127.0.0.1:8080/v1', model: 'qwen2.5-coder-0.5b-instruct',
-    apiKey: process.env.TOOLGATE_API_KEY ?? 'unused', maxTokens: 160, verbose: false };
+    apiKey: process.env.TOOLGATE_API_KEY ?? 'unused', maxTokens: 160, verbose: false,
+    temperature: 0, seed: undefined, compare: undefined };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const next = () => {
@@ -23,6 +31,9 @@ function parseArgs(argv) {
     else if (a === '--api-key') opts.apiKey = next();
     else if (a === '--max-tokens') opts.maxTokens = Number(next());
     else if (a === '--verbose') opts.verbose = true;
+    else if (a === '--temperature') opts.temperature = Number(next());
+    else if (a === '--seed') opts.seed = Number(next());
+    else if (a === '--compare') opts.compare = next();
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -148,8 +159,7 @@ function classify(expected, message) {
   return { outcome: 'well_formed' };
 }
 
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+async function run(opts) {
   const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: 300_000 });
   const counts = { well_formed: 0, malformed: 0, no_call: 0 };
   const reasons = {};
@@ -158,7 +168,8 @@ async function main() {
   for (const [prompt, expected] of PROMPTS) {
     const r = await client.chat.completions.create({
       model: opts.model, messages: [{ role: 'user', content: prompt }], tools: TOOLS,
-      tool_choice: 'auto', temperature: 0, max_tokens: opts.maxTokens,
+      tool_choice: 'auto', temperature: opts.temperature, max_tokens: opts.maxTokens,
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
     });
     const msg = r.choices[0].message;
     const c = classify(expected, msg);
@@ -171,12 +182,49 @@ async function main() {
     cases.push(entry);
   }
   const n = PROMPTS.length;
-  console.log(JSON.stringify({
-    model: opts.model, prompts: n, tools: TOOLS.length, tool_choice: 'auto', temperature: 0,
+  return {
+    model: opts.model, prompts: n, tools: TOOLS.length, tool_choice: 'auto',
+    temperature: opts.temperature, seed: opts.seed,
     well_formed: counts.well_formed, malformed: counts.malformed, no_call: counts.no_call,
     well_formed_share: Number((counts.well_formed / n).toFixed(3)),
     reasons, seconds: Math.round((Date.now() - started) / 1000), cases,
-  }, null, 2));
+  };
+}
+
+// Serves `modelPath` with constrain_tool_calls on and off in turn and runs the prompts on each.
+async function compare(opts) {
+  const { freePort, startServerWithConfig } = await import('../tests/e2e/server.mjs');
+  process.env.TOOLGATE_BIN ??= 'build/release/gateway/toolgate';
+  const results = {};
+  for (const constrained of [true, false]) {
+    const port = await freePort();
+    const apiKey = 'sk-bench';
+    const server = await startServerWithConfig({
+      server: { host: '127.0.0.1', port, api_keys: [apiKey] },
+      models: [{ id: 'bench-model', path: path.resolve(opts.compare), constrain_tool_calls: constrained }],
+    });
+    try {
+      results[constrained ? 'constrained' : 'unconstrained'] = await run({
+        ...opts, baseURL: `${server.baseURL}/v1`, apiKey, model: 'bench-model',
+      });
+    } finally {
+      await server.stop();
+    }
+  }
+  return {
+    model: opts.compare, temperature: opts.temperature, seed: opts.seed,
+    well_formed_share: {
+      constrained: results.constrained.well_formed_share,
+      unconstrained: results.unconstrained.well_formed_share,
+    },
+    ...results,
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const out = opts.compare ? await compare(opts) : await run(opts);
+  console.log(JSON.stringify(out, null, 2));
 }
 
 main().catch((e) => {

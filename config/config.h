@@ -84,6 +84,7 @@ struct ModelConfig {
   std::string chat_template;               // override: inline Jinja text
   std::string chat_template_file;          // override: Jinja file (resolved like path)
   std::string tool_dialect;                // override of the tool-call dialect; empty = from GGUF
+  bool constrain_tool_calls = true;        // grammar-constrained decoding of tool calls
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the server executes itself for this model
   // Per-model engine settings. The loader stores the global `engine` section with this model's

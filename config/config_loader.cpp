@@ -39,6 +39,7 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "chat_template",
                                              "chat_template_file",
                                              "tool_dialect",
+                                             "constrain_tool_calls",
                                              "sampling",
                                              "server_tools",
                                              "engine"};
@@ -169,6 +170,7 @@ class ConfigReader {
     r_.read(*m, "chat_template_file", model.chat_template_file);
     model.chat_template_file = resolve(model.chat_template_file, base_dir_);
     r_.read(*m, "tool_dialect", model.tool_dialect);
+    r_.read(*m, "constrain_tool_calls", model.constrain_tool_calls);
     if (const auto* n = m->find("sampling")) {
       read_sampling(*n, child_path(path, "sampling"), model.sampling);
     }

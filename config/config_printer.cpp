@@ -138,6 +138,7 @@ class Printer {
     if (!m.chat_template.empty()) line(in, "chat_template", str(m.chat_template, false));
     if (!m.chat_template_file.empty()) line(in, "chat_template_file", str(m.chat_template_file));
     if (!m.tool_dialect.empty()) line(in, "tool_dialect", str(m.tool_dialect));
+    if (!m.constrain_tool_calls) line(in, "constrain_tool_calls", "false");
     print_sampling(m.sampling);
     line(in, "server_tools", list(m.server_tools));
     if (m.engine) {

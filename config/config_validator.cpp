@@ -262,6 +262,7 @@ class Checker {
     local_only(!m.chat_template.empty(), "chat_template");
     local_only(!m.chat_template_file.empty(), "chat_template_file");
     local_only(!m.tool_dialect.empty(), "tool_dialect");
+    local_only(!m.constrain_tool_calls, "constrain_tool_calls");
   }
 
   bool is_builtin(const std::string& name) const {

@@ -57,12 +57,22 @@ struct SamplingParams {
   int top_logprobs = 0;  // alternatives per token, 0..20
 };
 
-// Lets a caller constrain decoding (forced tool calls): called before sampling each token with
-// the raw logits and the tokens generated so far; it may set entries to -infinity.
+// Lets a caller constrain decoding (tool calls, engine/constrained/). Per generated token the
+// engine samples from the unconstrained logits and asks allows() about that one token; only if
+// it is refused does it call mask() on the same logits and sample again (llama.cpp's order: a
+// check of one token is far cheaper than a mask over the vocabulary, and for plain categorical
+// sampling the result has the same distribution as masking first). accept() then reports the
+// token that joins the sequence. A processor belongs to one sequence; the engine thread calls
+// it, one sequence after another within a step.
 class LogitsProcessor {
  public:
   virtual ~LogitsProcessor() = default;
-  virtual void apply(std::span<float> logits, std::span<const int32_t> generated) = 0;
+  // May `token` come next?
+  virtual bool allows(int32_t token) = 0;
+  // Sets the logit of every token that may not come next to -infinity.
+  virtual void mask(std::span<float> logits) = 0;
+  // `token` was sampled (also an end-of-generation token) and is part of the sequence now.
+  virtual void accept(int32_t token) = 0;
 };
 
 struct TokenLogprob {

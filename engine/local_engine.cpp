@@ -232,8 +232,15 @@ void LocalEngine::step() {
     if (s.num_computed < static_cast<int>(seq.request.prompt.size())) prompt_tokens += s.num_new;
     if (!s.samples) continue;
     std::span<float> logits(logits_.data() + static_cast<size_t>(row++) * hp_.n_vocab, hp_.n_vocab);
-    if (seq.request.logits_processor) seq.request.logits_processor->apply(logits, seq.generated);
-    SampledToken tok = seq.sampler->sample(logits, seq.request.prompt, seq.generated);
+    SampledToken tok;
+    try {
+      tok = sample_token(seq, logits);
+    } catch (const std::exception& e) {
+      // A processor that throws, or one that banned every token: this sequence fails, the
+      // batch goes on.
+      finish(s.id, FinishReason::Error, e.what());
+      continue;
+    }
     seq.generated.push_back(tok.id);
     ++generated_tokens;
     if (!seq.request.ignore_eos && tokenizer_->is_eog(tok.id)) {
@@ -250,6 +257,21 @@ void LocalEngine::step() {
   stats_.steps++;
   stats_.prompt_tokens_total += prompt_tokens;
   stats_.generation_tokens_total += generated_tokens;
+}
+
+SampledToken LocalEngine::sample_token(Sequence& seq, std::span<float> logits) {
+  LogitsProcessor* proc = seq.request.logits_processor.get();
+  if (!proc) return seq.sampler->sample(logits, seq.request.prompt, seq.generated);
+  // The sampler works in place, so keep the raw logits for a second draw under the mask.
+  saved_logits_.assign(logits.begin(), logits.end());
+  SampledToken tok = seq.sampler->sample(logits, seq.request.prompt, seq.generated);
+  if (!proc->allows(tok.id)) {
+    std::copy(saved_logits_.begin(), saved_logits_.end(), logits.begin());
+    proc->mask(logits);
+    tok = seq.sampler->sample(logits, seq.request.prompt, seq.generated);
+  }
+  proc->accept(tok.id);
+  return tok;
 }
 
 void LocalEngine::publish_stats() {

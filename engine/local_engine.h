@@ -54,6 +54,8 @@ class LocalEngine final : public Engine {
   void step();
   void publish_stats();  // copies scheduler/KV figures into stats_ for other threads
   void emit_token(SequenceId id, Sequence& seq, const SampledToken& s);
+  // Samples one token, under the sequence's LogitsProcessor if it has one (engine.h).
+  SampledToken sample_token(Sequence& seq, std::span<float> logits);
   void finish(SequenceId id, FinishReason reason, std::string message = {});
 
   ModelInfo info_;
@@ -67,6 +69,7 @@ class LocalEngine final : public Engine {
   std::unique_ptr<Transformer> transformer_;
   std::unique_ptr<Scheduler> scheduler_;
   std::vector<float> logits_;  // (max_num_seqs, n_vocab)
+  std::vector<float> saved_logits_;  // (n_vocab) raw logits of the row a processor may mask
 
   // Owned by the engine thread.
   std::unordered_map<SequenceId, Sequence> seqs_;

@@ -22,7 +22,8 @@
 //  10. draw                 categorical draw from the survivors, renormalised.
 // Notes: llama.cpp's default chain applies temperature *last*, and vLLM applies min_p before
 // top_k/top_p; both differ from this order only in how T and p interact with the cut-offs.
-// A LogitsProcessor (engine.h) is the caller's business: apply it to the logits before sample().
+// A LogitsProcessor (engine.h) is the caller's business: LocalEngine checks the sampled token
+// against it and, if refused, masks a saved copy of the logits and samples again.
 //
 // Cost per call, n = n_vocab, all passes over contiguous floats in blocks the compiler vectorises:
 //  - greedy: one pass (sanitise NaN/inf; a block is scanned for the argmax only when one of its

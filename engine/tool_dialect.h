@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/constrained/tool_call_grammar.h"
+
 namespace toolgate::engine {
 
 struct ToolCallDelta {
@@ -48,6 +50,9 @@ class ToolDialect {
   // Text appended after the generation prompt to force a call (tool_choice required/named).
   // The caller feeds the same text to a fresh parser first; that produces no output.
   virtual std::string forced_call_prefix(const std::optional<std::string>& function_name) const = 0;
+  // The call syntax for constrained decoding (engine/constrained/); it accepts the text of
+  // forced_call_prefix() and every call this dialect's parser extracts in its canonical form.
+  virtual constrained::ToolCallFormat call_format() const = 0;
 };
 
 // Chooses the dialect from the chat template text and the GGUF architecture, unless

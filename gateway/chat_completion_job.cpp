@@ -188,6 +188,12 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
                                             int max_tokens) {
     engine::GenerationRequest g;
     g.prompt = std::move(tokens);
+    // Each submission gets its own constraint: it follows this generation's text only.
+    if (c.rounds == 0 && plan_.tools.constraint) {
+      g.logits_processor = plan_.tools.constraint->make(plan_.tools.forced_prefix.value_or(""));
+    } else if (c.rounds > 0 && plan_.tools.followup_constraint) {
+      g.logits_processor = plan_.tools.followup_constraint->make("");
+    }
     g.sampling = plan_.sampling;
     // n > 1 with a seed: give each choice its own stream, reproducibly.
     if (g.sampling.seed && c.index > 0) *g.sampling.seed += static_cast<uint64_t>(c.index);

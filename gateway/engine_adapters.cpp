@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
 #include "engine/chat_template.h"
+#include "engine/constrained/tool_call_constraint.h"
 #include "engine/tokenizer.h"
 #include "engine/tool_dialect.h"
 
@@ -58,9 +60,30 @@ class DialectParser final : public ToolCallStreamParser {
   std::unique_ptr<engine::ToolCallParser> parser_;
 };
 
+class GrammarConstraintFactory final : public ToolCallConstraintFactory {
+ public:
+  GrammarConstraintFactory(std::shared_ptr<const engine::constrained::ToolCallGrammar> grammar,
+                           std::shared_ptr<const engine::constrained::TokenByteIndex> index)
+      : grammar_(std::move(grammar)), index_(std::move(index)) {}
+
+  std::shared_ptr<engine::LogitsProcessor> make(std::string_view prefix) const override {
+    try {
+      return std::make_shared<engine::constrained::ToolCallConstraint>(grammar_, index_, prefix);
+    } catch (const std::invalid_argument& e) {
+      spdlog::warn("tool-call constraint not applied: {}", e.what());
+      return nullptr;
+    }
+  }
+
+ private:
+  std::shared_ptr<const engine::constrained::ToolCallGrammar> grammar_;
+  std::shared_ptr<const engine::constrained::TokenByteIndex> index_;
+};
+
 class DialectSyntax final : public ToolCallSyntax {
  public:
-  explicit DialectSyntax(std::unique_ptr<engine::ToolDialect> d) : dialect_(std::move(d)) {}
+  DialectSyntax(std::unique_ptr<engine::ToolDialect> d, const engine::Tokenizer& tokenizer)
+      : dialect_(std::move(d)), tokenizer_(tokenizer) {}
   std::unique_ptr<ToolCallStreamParser> make_parser() const override {
     return std::make_unique<DialectParser>(dialect_->make_parser());
   }
@@ -68,8 +91,45 @@ class DialectSyntax final : public ToolCallSyntax {
     return dialect_->forced_call_prefix(name);
   }
 
+  std::shared_ptr<const ToolCallConstraintFactory> make_constraint(
+      const ToolConstraintSpec& spec) const override {
+    namespace c = engine::constrained;
+    c::ToolCallGrammarOptions options;
+    options.format = dialect_->call_format();
+    for (const auto& t : spec.tools) {
+      const auto fn = t.find("function");
+      if (fn == t.end() || !fn->contains("name") || !(*fn)["name"].is_string()) continue;
+      c::ToolSpec tool;
+      tool.name = (*fn)["name"].get<std::string>();
+      if (auto p = fn->find("parameters"); p != fn->end())
+        tool.parameters = nlohmann::json::parse(p->dump());
+      options.tools.push_back(std::move(tool));
+    }
+    options.only = spec.only;
+    options.mode = spec.forced ? c::ConstraintMode::Forced : c::ConstraintMode::Lazy;
+    options.parallel = spec.parallel;
+    std::shared_ptr<const c::ToolCallGrammar> grammar;
+    try {
+      grammar = std::make_shared<c::ToolCallGrammar>(options);
+    } catch (const std::invalid_argument&) {
+      return nullptr;  // no tool to call
+    }
+    return std::make_shared<GrammarConstraintFactory>(std::move(grammar), index());
+  }
+
  private:
+  // Built on first use (about a second for a 150k vocabulary), then shared by every request.
+  std::shared_ptr<const engine::constrained::TokenByteIndex> index() const {
+    std::call_once(index_once_, [&] {
+      index_ = std::make_shared<engine::constrained::TokenByteIndex>(tokenizer_);
+    });
+    return index_;
+  }
+
   std::unique_ptr<engine::ToolDialect> dialect_;
+  const engine::Tokenizer& tokenizer_;
+  mutable std::once_flag index_once_;
+  mutable std::shared_ptr<const engine::constrained::TokenByteIndex> index_;
 };
 
 }  // namespace
@@ -108,7 +168,7 @@ std::shared_ptr<const ToolCallSyntax> make_tool_call_syntax(
   auto dialect =
       engine::make_tool_dialect(engine.model().chat_template, engine.model().architecture, name);
   if (!dialect) return nullptr;
-  return std::make_shared<DialectSyntax>(std::move(dialect));
+  return std::make_shared<DialectSyntax>(std::move(dialect), engine.tokenizer());
 }
 
 }  // namespace toolgate::gateway

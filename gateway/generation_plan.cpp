@@ -45,15 +45,29 @@ std::variant<ToolPlan, ApiError> plan_tools(const ChatCompletionRequest& req,
   plan.tools_json = std::move(tools);
   plan.parse_tool_calls = model.tool_syntax != nullptr;
 
-  if (choice.mode == ToolChoice::Mode::Required || choice.mode == ToolChoice::Mode::Named) {
+  const bool forced =
+      choice.mode == ToolChoice::Mode::Required || choice.mode == ToolChoice::Mode::Named;
+  const std::optional<std::string> only =
+      choice.mode == ToolChoice::Mode::Named ? std::optional<std::string>(choice.name)
+                                             : std::nullopt;
+  if (forced) {
     if (!model.tool_syntax)
       return ApiError::invalid_request("Model '" + model.id +
                                            "' has no known tool-call format, so tool_choice "
                                            "cannot force a call.",
                                        "tool_choice");
-    plan.forced_prefix = model.tool_syntax->forced_call_prefix(
-        choice.mode == ToolChoice::Mode::Named ? std::optional<std::string>(choice.name)
-                                               : std::nullopt);
+    plan.forced_prefix = model.tool_syntax->forced_call_prefix(only);
+  }
+  if (model.tool_syntax && model.constrain_tool_calls) {
+    ToolConstraintSpec spec{plan.tools_json, std::nullopt, false, plan.parallel_tool_calls};
+    plan.followup_constraint = model.tool_syntax->make_constraint(spec);
+    if (forced) {
+      spec.only = only;
+      spec.forced = true;
+      plan.constraint = model.tool_syntax->make_constraint(spec);
+    } else {
+      plan.constraint = plan.followup_constraint;
+    }
   }
   return plan;
 }

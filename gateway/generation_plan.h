@@ -13,6 +13,7 @@
 #include "gateway/api_error.h"
 #include "gateway/chat_request.h"
 #include "gateway/options.h"
+#include "gateway/tool_call_syntax.h"
 
 namespace toolgate::gateway {
 
@@ -24,6 +25,11 @@ struct ToolPlan {
   bool parse_tool_calls = false;                // run generated text through the dialect parser
   std::optional<std::string> forced_prefix;     // appended to the first round's prompt
   bool parallel_tool_calls = true;
+  // Decoding constraints on tool calls (null = none). The first round is forced for
+  // tool_choice required/named (continuing from forced_prefix) and lazy for auto; later rounds
+  // of the server-tool loop are always lazy, as tool_choice applies to the first round only.
+  std::shared_ptr<const ToolCallConstraintFactory> constraint;
+  std::shared_ptr<const ToolCallConstraintFactory> followup_constraint;
 };
 
 struct GenerationPlan {

@@ -233,6 +233,7 @@ int main(int argc, char** argv) {
       sm.tool_syntax = gw::make_tool_call_syntax(
           engine,
           m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
+      sm.constrain_tool_calls = m.constrain_tool_calls;
       sm.sampling = sampling_defaults(m.sampling);
       sm.server_tools = m.server_tools;
       sm.created = unix_now();
@@ -241,7 +242,9 @@ int main(int argc, char** argv) {
           "model '{}' ready in {:.1f} s: {} ({}, context {}, tool calls: {})", sm.id,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
           info.name, info.architecture, info.context_length,
-          sm.tool_syntax ? "parsed" : "not parsed");
+          !sm.tool_syntax                ? "not parsed"
+          : sm.constrain_tool_calls ? "parsed, constrained"
+                                    : "parsed");
       // Memory: weights are mapped from the file and read in at load (page cache, shared with
       // other processes mapping the same file); the KV arena is reserved up front.
       const auto st = engine.stats();

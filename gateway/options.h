@@ -60,6 +60,7 @@ struct ServedModel {
   engine::Engine* engine = nullptr;
   std::shared_ptr<const PromptRenderer> renderer;     // chat template of this model
   std::shared_ptr<const ToolCallSyntax> tool_syntax;  // null = tool calls are not parsed
+  bool constrain_tool_calls = true;  // constrain generated calls to their syntax and schemas
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the gateway runs itself (ToolRegistry names)
   int64_t created = 0;                    // unix seconds shown in /v1/models

@@ -8,6 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+namespace toolgate::engine {
+class LogitsProcessor;
+}
+
 namespace toolgate::gateway {
 
 struct ToolCallFragment {
@@ -30,6 +36,25 @@ class ToolCallStreamParser {
   virtual ParsedText finish() = 0;
 };
 
+// What a constraint on generated tool calls allows (see gateway/README.md, "Tool calling").
+struct ToolConstraintSpec {
+  nlohmann::ordered_json tools;     // OpenAI tools array: the callable functions and schemas
+  std::optional<std::string> only;  // calls must name this function (tool_choice named)
+  bool forced = false;  // the reply is a call from its first token; otherwise calls are
+                        // constrained only once the model starts one (lazily)
+  bool parallel = true;  // forced: more calls may follow the first
+};
+
+// Makes the per-generation constraint objects for one request.
+class ToolCallConstraintFactory {
+ public:
+  virtual ~ToolCallConstraintFactory() = default;
+  // A fresh constraint for one engine submission; `prefix` is the text the reply continues
+  // from that is already in the prompt (the forced call prefix, or ""). Null if the prefix
+  // does not fit the constraint (the generation then runs unconstrained).
+  virtual std::shared_ptr<engine::LogitsProcessor> make(std::string_view prefix) const = 0;
+};
+
 class ToolCallSyntax {
  public:
   virtual ~ToolCallSyntax() = default;
@@ -37,6 +62,11 @@ class ToolCallSyntax {
   // Text appended to the prompt to make the model start a tool call (of `name`, if given);
   // the parser is primed with the same text.
   virtual std::string forced_call_prefix(std::optional<std::string> name) const = 0;
+  // Null when calls in this syntax cannot be constrained, or the spec leaves nothing to call.
+  virtual std::shared_ptr<const ToolCallConstraintFactory> make_constraint(
+      const ToolConstraintSpec& /*spec*/) const {
+    return nullptr;
+  }
 };
 
 }  // namespace toolgate::gateway

@@ -175,6 +175,11 @@ class GenericDialect final : public ToolDialect {
     if (!function_name) return "{\"name\": \"";
     return "{\"name\": " + json_quote(*function_name) + ", \"arguments\": ";
   }
+  constrained::ToolCallFormat call_format() const override {
+    constrained::ToolCallFormat f;
+    f.several_calls = false;  // the whole reply is one call
+    return f;
+  }
 };
 
 }  // namespace

@@ -195,6 +195,13 @@ class HermesDialect final : public ToolDialect {
     if (!function_name) return "<tool_call>\n{\"name\": \"";
     return "<tool_call>\n{\"name\": " + json_quote(*function_name) + ", \"arguments\": ";
   }
+  constrained::ToolCallFormat call_format() const override {
+    constrained::ToolCallFormat f;
+    f.open_tag = std::string(kOpen);
+    f.close_tag = std::string(kClose);
+    f.bare_call_at_lead = true;  // Qwen2.5-Coder's untagged calls (see the top of this file)
+    return f;
+  }
 };
 
 }  // namespace

@@ -131,6 +131,11 @@ class Llama3JsonDialect final : public ToolDialect {
     if (!function_name) return "{\"name\": \"";
     return "{\"name\": " + json_quote(*function_name) + ", \"parameters\": ";
   }
+  constrained::ToolCallFormat call_format() const override {
+    constrained::ToolCallFormat f;
+    f.arguments_key = "parameters";
+    return f;
+  }
 };
 
 }  // namespace

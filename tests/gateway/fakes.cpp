@@ -50,6 +50,7 @@ engine::Engine::SequenceId FakeEngine::submit(engine::GenerationRequest request)
   engine::GenerationRequest copy = request;
   copy.on_token = nullptr;
   copy.on_finish = nullptr;
+  processors_.push_back(copy.logits_processor);
   copy.logits_processor = nullptr;
   submitted_.push_back(std::move(copy));
   prompts_.push_back(prompt);
@@ -93,6 +94,11 @@ void FakeEngine::shutdown() {
 std::vector<engine::GenerationRequest> FakeEngine::submitted() const {
   std::lock_guard lock(mu_);
   return submitted_;
+}
+
+std::vector<std::shared_ptr<engine::LogitsProcessor>> FakeEngine::processors() const {
+  std::lock_guard lock(mu_);
+  return processors_;
 }
 
 std::vector<std::string> FakeEngine::prompts() const {

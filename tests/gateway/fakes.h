@@ -60,6 +60,8 @@ class FakeEngine : public engine::Engine {
 
   // Observations for tests.
   std::vector<engine::GenerationRequest> submitted() const;  // callbacks stripped
+  // The logits processor of each submission (null where none), in submission order.
+  std::vector<std::shared_ptr<engine::LogitsProcessor>> processors() const;
   std::vector<std::string> prompts() const;
   std::set<SequenceId> cancelled() const;
   int active() const;  // sequences not yet finished
@@ -83,6 +85,7 @@ class FakeEngine : public engine::Engine {
   mutable std::condition_variable cv_;
   std::deque<std::shared_ptr<Seq>> running_;
   std::vector<engine::GenerationRequest> submitted_;
+  std::vector<std::shared_ptr<engine::LogitsProcessor>> processors_;
   std::vector<std::string> prompts_;
   std::set<SequenceId> cancelled_;
   SequenceId next_id_ = 1;

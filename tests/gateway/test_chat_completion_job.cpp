@@ -8,6 +8,7 @@
 #include "fakes.h"
 #include "recording_sink.h"
 #include "gateway/chat_completion_job.h"
+#include "gateway/engine_adapters.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 
@@ -496,6 +497,117 @@ TEST_F(JobFixture, LogprobsAreReportedPerToken) {
   EXPECT_EQ(lp["content"][0]["token"], "a");
   EXPECT_EQ(lp["content"][0]["bytes"], json::array({97}));
   EXPECT_EQ(lp["content"][0]["top_logprobs"].size(), 2u);
+}
+
+// ---- constrained decoding of tool calls --------------------------------------------------
+
+struct ConstraintFixture : JobFixture {
+  // A byte-level fake engine that the real Hermes dialect and constraint work with.
+  void make_qwen_engine(std::function<std::vector<std::string>(const std::string&)> script,
+                        std::vector<std::string> server_tools, bool constrain = true) {
+    testing::FakeEngine::Options o;
+    o.script = std::move(script);
+    o.architecture = "qwen2";
+    engine = std::make_unique<testing::FakeEngine>(o);
+    ServedModel m;
+    m.id = "fake";
+    m.engine = engine.get();
+    m.renderer = std::make_shared<testing::ChatMlRenderer>();
+    m.tool_syntax = make_tool_call_syntax(*engine);
+    m.constrain_tool_calls = constrain;
+    m.server_tools = std::move(server_tools);
+    catalog = std::make_shared<ModelCatalog>(std::vector<ServedModel>{m});
+  }
+
+  // Feeds text to a processor as byte tokens (the fake vocabulary); false at the first refusal.
+  static bool feed(engine::LogitsProcessor& p, std::string_view text) {
+    for (char c : text) {
+      const auto id = static_cast<int32_t>(static_cast<uint8_t>(c));
+      if (!p.allows(id)) return false;
+      p.accept(id);
+    }
+    return true;
+  }
+  static constexpr int32_t kEos = 257;
+};
+
+const char* kWeatherTool = R"([{"type": "function", "function": {"name": "get_weather",
+  "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                 "required": ["city"]}}}])";
+
+TEST_F(ConstraintFixture, RequiredToolChoiceConstrainsTheCallFromTheForcedPrefixOn) {
+  make_qwen_engine([](const std::string&) { return split("get_weather\", \"arguments\": {}}"); },
+                   {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"tools", json::parse(kWeatherTool)}, {"tool_choice", "required"}}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  auto procs = engine->processors();
+  ASSERT_EQ(procs.size(), 1u);
+  ASSERT_TRUE(procs[0]);
+  // The prompt already ends in `<tool_call>\n{"name": "`: only a declared name may follow,
+  // the reply may not end yet, and the arguments must follow the schema.
+  EXPECT_FALSE(procs[0]->allows(kEos));
+  EXPECT_FALSE(procs[0]->allows('x'));
+  EXPECT_TRUE(feed(*procs[0], "get_weather\", \"arguments\": {\""));
+  EXPECT_FALSE(procs[0]->allows('t'));  // no "town"
+  EXPECT_TRUE(feed(*procs[0], "city\": \"Oslo\"}}\n</tool_call>"));
+  EXPECT_TRUE(procs[0]->allows(kEos));
+}
+
+TEST_F(ConstraintFixture, AutoToolChoiceConstrainsLazily) {
+  make_qwen_engine([](const std::string&) { return split("Hi"); }, {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"tools", json::parse(kWeatherTool)}}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  auto procs = engine->processors();
+  ASSERT_EQ(procs.size(), 1u);
+  ASSERT_TRUE(procs[0]);
+  EXPECT_TRUE(procs[0]->allows(kEos));
+  EXPECT_TRUE(feed(*procs[0], "Let me look that up. <tool_call>\n{\"name\": \""));
+  EXPECT_FALSE(procs[0]->allows(kEos));
+  EXPECT_FALSE(procs[0]->allows('x'));
+}
+
+TEST_F(ConstraintFixture, NoConstraintWithoutToolsOrWhenTurnedOff) {
+  make_qwen_engine([](const std::string&) { return split("Hi"); }, {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  ASSERT_EQ(engine->processors().size(), 1u);
+  EXPECT_FALSE(engine->processors()[0]);
+
+  done = {};
+  make_qwen_engine([](const std::string&) { return split("Hi"); }, {}, /*constrain=*/false);
+  auto sink2 = std::make_shared<RecordingSink>();
+  run({{"tools", json::parse(kWeatherTool)}, {"tool_choice", "required"}}, sink2);
+  ASSERT_TRUE(sink2->wait_end());
+  ASSERT_EQ(engine->processors().size(), 1u);
+  EXPECT_FALSE(engine->processors()[0]);
+}
+
+TEST_F(ConstraintFixture, EveryRoundOfTheServerToolLoopGetsAFreshLazyConstraint) {
+  make_qwen_engine(
+      [](const std::string& prompt) {
+        if (prompt.find("<|im_start|>tool\n5") != std::string::npos)
+          return split("The sum is 5.", 4);
+        // After the forced prefix `<tool_call>\n{"name": "`.
+        return std::vector<std::string>{"add\", \"arguments\": {\"a\": 2, \"b\": 3}}\n</tool_call>"};
+      },
+      {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"tools", json::parse(R"([{"type": "function", "function": {"name": "add"}}])")},
+       {"tool_choice", "required"}},
+      sink);
+  ASSERT_TRUE(sink->wait_end());
+  auto procs = engine->processors();
+  ASSERT_EQ(procs.size(), 2u);
+  ASSERT_TRUE(procs[0]);
+  ASSERT_TRUE(procs[1]);
+  EXPECT_NE(procs[0], procs[1]);
+  EXPECT_FALSE(procs[0]->allows(kEos));  // round 1: forced
+  EXPECT_TRUE(procs[1]->allows(kEos));   // round 2: tool_choice no longer applies
+  EXPECT_TRUE(feed(*procs[1], "<tool_call>{\"name\": \"a"));
+  EXPECT_FALSE(procs[1]->allows('x'));  // only "add" is declared
 }
 
 }  // namespace
