@@ -4,6 +4,7 @@
 //   (defaults: a built-in, repetitive English+code passage; the two pinned models under models/)
 // The encoder merges each distinct word once per call, so a repetitive text flatters it: pass a
 // long natural text with --text for the figure that matters.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -75,12 +76,30 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) back = tok->decode(ids);
     const double dec_s = seconds_since(t0) / reps;
 
+    // One long word (no pre-tokenizer split): 16x the bytes should cost far less than the 256x
+    // of a quadratic merge loop; n log n plus cache misses measures ~20-80x.
+    auto long_word_s = [&](size_t n) {
+      const std::string word(n, 'a');
+      double best = 1e9;
+      for (int r = 0; r < 3; ++r) {
+        const auto w0 = std::chrono::steady_clock::now();
+        (void)tok->encode(word, false, false);
+        best = std::min(best, seconds_since(w0));
+      }
+      return best;
+    };
+    (void)long_word_s(64);
+    const double word_small = long_word_s(8192);
+    const double word_large = long_word_s(131072);
+
     std::printf("%s\n  {\"model\": \"%s\", \"load_ms\": %.1f, \"tokens\": %zu, "
                 "\"encode_ms\": %.3f, \"encode_tokens_per_s\": %.0f, \"encode_MB_per_s\": %.2f, "
-                "\"decode_ms\": %.3f, \"round_trip_ok\": %s}",
+                "\"decode_ms\": %.3f, \"round_trip_ok\": %s, \"long_word_8k_ms\": %.2f, "
+                "\"long_word_128k_ms\": %.2f, \"long_word_16x_cost\": %.1f}",
                 m ? "," : "", models[m].c_str(), load_s * 1e3, ids.size(), enc_s * 1e3,
                 ids.size() / enc_s, text.size() / enc_s / 1e6, dec_s * 1e3,
-                back == text ? "true" : "false");
+                back == text ? "true" : "false", word_small * 1e3, word_large * 1e3,
+                word_large / word_small);
   }
   std::printf("\n]}\n");
   return 0;

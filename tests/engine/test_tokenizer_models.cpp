@@ -2,7 +2,6 @@
 // gpt2/qwen2): chat control tokens, end-of-generation ids, lossless round trips, streaming.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -127,7 +126,8 @@ TEST_P(ModelTokenizer, ChatMarkupIsNotSpecialUnlessParsingIsRequested) {
   EXPECT_EQ(tok_->decode(parsed, /*render_special=*/true), chat);
 }
 
-TEST_P(ModelTokenizer, LongPromptEncodesInFewMilliseconds) {
+TEST_P(ModelTokenizer, LongPromptRoundTrips) {
+  // 16 KB of mixed prose, numbers and code. Its speed is a figure of bench/tokenizer_bench.
   std::string text;
   const std::string para =
       "The quick brown fox jumps over the lazy dog. Tokenizers split text into words, then merge "
@@ -135,18 +135,10 @@ TEST_P(ModelTokenizer, LongPromptEncodesInFewMilliseconds) {
       "so it has to be fast: 4,096 tokens in a few milliseconds, even with numbers like 3.14159 "
       "and punctuation (lots of it!) -- or code: for (int i = 0; i < n; ++i) { sum += a[i]; }\n";
   while (text.size() < 16000) text += para;
-  (void)tok_->encode(text, false, false);  // warm the category table
-  const int reps = 5;
-  size_t n_tokens = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int r = 0; r < reps; ++r) n_tokens = tok_->encode(text, false, false).size();
-  const double sec =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-  std::printf("[ speed    ] %s: %zu bytes -> %zu tokens in %.2f ms (%.2f M tokens/s, %.1f MB/s)\n",
-              GetParam().c_str(), text.size(), n_tokens, sec * 1e3, n_tokens / sec / 1e6,
-              text.size() / sec / 1e6);
-  EXPECT_GT(n_tokens, 3000u);
-  EXPECT_LT(sec, 0.5);  // generous: sanitizer builds run this too
+  const auto ids = tok_->encode(text, false, false);
+  EXPECT_GT(ids.size(), 3000u);
+  EXPECT_LT(ids.size(), text.size() / 2);  // real merging happened
+  EXPECT_EQ(tok_->decode(ids), text);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelTokenizer, ::testing::Values("smollm2", "qwen25"));
