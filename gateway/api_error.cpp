@@ -82,6 +82,13 @@ ApiError ApiError::unavailable(std::string message, int retry_after_seconds) {
                   std::nullopt, "service_unavailable", retry_after_seconds};
 }
 
+ApiError ApiError::request_timeout(std::chrono::milliseconds limit) {
+  return ApiError{504,
+                  "The request ran longer than the server's request timeout (" +
+                      std::to_string(limit.count() / 1000) + " s) and was stopped.",
+                  "server_error", std::nullopt, "request_timeout"};
+}
+
 ApiError ApiError::context_length_exceeded(std::string engine_message) {
   return ApiError{400, std::move(engine_message), "invalid_request_error", "messages",
                   "context_length_exceeded"};

@@ -1,6 +1,7 @@
 #pragma once
 // OpenAI error objects: {"error":{"message","type","param","code"}} with the HTTP status that
 // goes with them. Every failure at the HTTP edge becomes one of these.
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,7 @@ struct ApiError {
   static ApiError body_too_large(uint64_t limit);
   static ApiError overloaded(int retry_after_seconds);                        // 429
   static ApiError unavailable(std::string message, int retry_after_seconds);  // 503
+  static ApiError request_timeout(std::chrono::milliseconds limit);             // 504
   static ApiError context_length_exceeded(std::string engine_message);
   static ApiError internal(std::string message);
 };

@@ -120,11 +120,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   }
 
   void time_out(std::chrono::milliseconds limit) override {
-    ApiError err{504,
-                 "The request ran longer than the server's request timeout (" +
-                     std::to_string(limit.count() / 1000) + " s) and was stopped.",
-                 "server_error", std::nullopt, "request_timeout"};
-    stop(std::move(err));
+    stop(ApiError::request_timeout(limit));
   }
 
   // Ends the response with `reason` once the engine has confirmed the cancellations.
@@ -584,20 +580,9 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   void maybe_done() {
     if (done_reported_ || !response_ended_ || running_ > 0 || pending_work_ > 0) return;
     done_reported_ = true;
-    JobSummary s;
-    s.model = model_.id;
-    s.status = status_;
-    Usage u = usage();
-    s.prompt_tokens = u.prompt_tokens;
-    s.completion_tokens = u.completion_tokens;
-    auto now = Clock::now();
-    if (first_token_at_) s.ttft_ms = ms_between(arrival_, *first_token_at_);
-    s.total_ms = ms_between(arrival_, now);
-    if (env_.metrics && status_ == 200) env_.metrics->observe_e2e_latency(s.total_ms / 1e3);
-    if (on_done_) {
-      auto f = std::move(on_done_);
-      f(s);
-    }
+    const Usage u = usage();
+    report_job_done({model_.id, status_, u.prompt_tokens, u.completion_tokens}, arrival_,
+                    first_token_at_, env_.metrics, on_done_);
   }
 
   // Nothing a client sends may take the process down: a bug in a handler fails this request.
@@ -643,6 +628,20 @@ std::shared_ptr<ChatCompletionJob> ChatCompletionJob::create(
     std::function<void(const JobSummary&)> on_done, Clock::time_point arrival) {
   return std::make_shared<Job>(std::move(request), std::move(catalog), model, std::move(env),
                                std::move(sink), std::move(on_done), arrival);
+}
+
+void report_job_done(JobSummary s, Clock::time_point arrival,
+                     std::optional<Clock::time_point> first_output, Metrics* metrics,
+                     std::function<void(const JobSummary&)>& on_done) {
+  const auto now = Clock::now();
+  if (first_output) s.ttft_ms = ms_between(arrival, *first_output);
+  s.total_ms = ms_between(arrival, now);
+  if (metrics && s.status == 200) metrics->observe_e2e_latency(s.total_ms / 1e3);
+  if (on_done) {
+    auto f = std::move(on_done);
+    on_done = nullptr;
+    f(s);
+  }
 }
 
 }  // namespace toolgate::gateway

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gateway/chat_request.h"
@@ -43,6 +44,13 @@ struct JobSummary {
   double ttft_ms = -1;  // -1: no token was generated
   double total_ms = 0;
 };
+
+// The end of every job (local or upstream): completes `s` with the TTFT (from `first_output`, if
+// any) and the total time since `arrival`, records the e2e latency of a 200 in `metrics`, and
+// hands it to `on_done` once (which is left empty).
+void report_job_done(JobSummary s, std::chrono::steady_clock::time_point arrival,
+                     std::optional<std::chrono::steady_clock::time_point> first_output,
+                     Metrics* metrics, std::function<void(const JobSummary&)>& on_done);
 
 class ChatCompletionJob {
  public:

@@ -76,10 +76,7 @@ class UpstreamChatJob final : public ChatCompletionJob,
   }
 
   void time_out(std::chrono::milliseconds limit) override {
-    stop(ApiError{504,
-                  "The request ran longer than the server's request timeout (" +
-                      std::to_string(limit.count() / 1000) + " s) and was stopped.",
-                  "server_error", std::nullopt, "request_timeout"});
+    stop(ApiError::request_timeout(limit));
   }
 
  private:
@@ -220,18 +217,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
   void maybe_done() {
     if (done_reported_ || !response_ended_ || exchange_) return;
     done_reported_ = true;
-    JobSummary s;
-    s.model = model_.id;
-    s.status = status_;
-    s.prompt_tokens = prompt_tokens_;
-    s.completion_tokens = completion_tokens_;
-    if (first_event_at_) s.ttft_ms = ms_between(arrival_, *first_event_at_);
-    s.total_ms = ms_between(arrival_, Clock::now());
-    if (env_.metrics && status_ == 200) env_.metrics->observe_e2e_latency(s.total_ms / 1e3);
-    if (on_done_) {
-      auto f = std::move(on_done_);
-      f(s);
-    }
+    report_job_done({model_.id, status_, prompt_tokens_, completion_tokens_}, arrival_,
+                    first_event_at_, env_.metrics, on_done_);
   }
 
   UpstreamChatRequest req_;

@@ -81,10 +81,7 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   }
 
   void time_out(std::chrono::milliseconds limit) override {
-    stop(ApiError{504,
-                  "The request ran longer than the server's request timeout (" +
-                      std::to_string(limit.count() / 1000) + " s) and was stopped.",
-                  "server_error", std::nullopt, "request_timeout"});
+    stop(ApiError::request_timeout(limit));
   }
 
  private:
@@ -291,18 +288,8 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   void maybe_done() {
     if (done_reported_ || !response_ended_ || exchange_ || pending_work_ > 0) return;
     done_reported_ = true;
-    JobSummary s;
-    s.model = model_.id;
-    s.status = status_;
-    s.prompt_tokens = usage_.prompt_tokens;
-    s.completion_tokens = usage_.completion_tokens;
-    if (first_event_at_) s.ttft_ms = ms_between(arrival_, *first_event_at_);
-    s.total_ms = ms_between(arrival_, Clock::now());
-    if (env_.metrics && status_ == 200) env_.metrics->observe_e2e_latency(s.total_ms / 1e3);
-    if (on_done_) {
-      auto f = std::move(on_done_);
-      f(s);
-    }
+    report_job_done({model_.id, status_, usage_.prompt_tokens, usage_.completion_tokens},
+                    arrival_, first_event_at_, env_.metrics, on_done_);
   }
 
   // Nothing an upstream sends may take the process down: a bug in a handler fails this request.
