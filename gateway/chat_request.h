@@ -44,7 +44,17 @@ struct ToolChoice {
   std::string name;  // Named only
 };
 
-enum class ResponseFormat { Text, JsonObject };
+enum class ResponseFormat { Text, JsonObject, JsonSchema };
+
+// response_format {"type":"json_schema","json_schema":{...}}: the reply is JSON following
+// `schema`, enforced while decoding (engine/constrained/). Key order of `schema` is kept: the
+// reply writes properties in that order.
+struct JsonSchemaFormat {
+  std::string name;
+  std::optional<std::string> description;
+  nlohmann::ordered_json schema = nlohmann::ordered_json::object();
+  bool strict = false;  // unsupported keywords are refused (400) rather than relaxed
+};
 
 struct ChatCompletionRequest {
   std::string model;
@@ -62,6 +72,7 @@ struct ChatCompletionRequest {
   int top_logprobs = 0;
   std::optional<std::string> user;
   ResponseFormat response_format = ResponseFormat::Text;
+  std::optional<JsonSchemaFormat> json_schema;  // set iff response_format is JsonSchema
   std::vector<FunctionTool> tools;
   std::optional<ToolChoice> tool_choice;  // absent: auto when tools are given
   bool parallel_tool_calls = true;
