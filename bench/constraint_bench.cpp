@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/constrained/tool_call_constraint.h"
+#include "engine/constrained/reply_constraint.h"
 #include "engine/gguf.h"
 #include "engine/tokenizer.h"
 #include "engine/tool_dialect.h"
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     auto grammar = std::make_shared<ToolCallGrammar>(
         ToolCallGrammarOptions{dialect->call_format(), tools, std::nullopt, r.mode, true});
     auto ids = tok->encode(r.text, false, true);
-    ToolCallConstraint c(grammar, index, r.already);
+    ReplyConstraint c(grammar, index, r.already);
     for (int32_t id : ids) {
       const std::string place = c.state().in_free_text()      ? "free_text"
                                 : c.state().in_plain_string() ? "call_string"

@@ -26,6 +26,8 @@ struct ServerConfig {
   int max_queue = 256;
   int max_tokens_per_request = 4096;
   int max_tool_rounds = 5;
+  uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
+  int max_schema_depth = 32;                 // nested subschemas in one schema
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -26,7 +26,9 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_concurrent_requests",
                                               "max_queue",
                                               "max_tokens_per_request",
-                                              "max_tool_rounds"};
+                                              "max_tool_rounds",
+                                              "max_schema_bytes",
+                                              "max_schema_depth"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -100,6 +102,8 @@ class ConfigReader {
     r_.read(*m, "max_queue", s.max_queue);
     r_.read(*m, "max_tokens_per_request", s.max_tokens_per_request);
     r_.read(*m, "max_tool_rounds", s.max_tool_rounds);
+    r_.read_byte_size(*m, "max_schema_bytes", s.max_schema_bytes);
+    r_.read(*m, "max_schema_depth", s.max_schema_depth);
   }
 
   void read_logging(const YAML::Node& node, LoggingConfig& l) {

@@ -105,6 +105,8 @@ class Printer {
     line(1, "max_queue", std::to_string(s.max_queue));
     line(1, "max_tokens_per_request", std::to_string(s.max_tokens_per_request));
     line(1, "max_tool_rounds", std::to_string(s.max_tool_rounds));
+    line(1, "max_schema_bytes", format_byte_size(s.max_schema_bytes));
+    line(1, "max_schema_depth", std::to_string(s.max_schema_depth));
   }
 
   void print_engine(const EngineSettings& e, int indent) {

@@ -104,6 +104,7 @@ class Checker {
       }
     }
     if (s.max_body_bytes == 0) fail("server.max_body_bytes", "must be greater than 0");
+    if (s.max_schema_bytes == 0) fail("server.max_schema_bytes", "must be greater than 0");
     at_least("server.header_timeout_ms", s.header_timeout_ms, 1);
     at_least("server.idle_timeout_ms", s.idle_timeout_ms, 1);
     at_least("server.request_timeout_ms", s.request_timeout_ms, 1);
@@ -111,6 +112,7 @@ class Checker {
     at_least("server.max_queue", s.max_queue, 0);
     at_least("server.max_tokens_per_request", s.max_tokens_per_request, 1);
     at_least("server.max_tool_rounds", s.max_tool_rounds, 1);
+    at_least("server.max_schema_depth", s.max_schema_depth, 1);
   }
 
   void check_logging(const LoggingConfig& l) {

@@ -86,7 +86,9 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
   void start() override {
     try {
       auto planned =
-          plan_generation(req_, model_, env_.toolbox, PlanLimits{env_.max_tokens_per_request});
+          plan_generation(req_, model_, env_.toolbox,
+                          PlanLimits{env_.max_tokens_per_request, env_.max_schema_bytes,
+                                     env_.max_schema_depth});
       if (auto* err = std::get_if<ApiError>(&planned)) return fail(*err);
       plan_ = std::move(std::get<GenerationPlan>(planned));
       if (!model_.engine || !model_.renderer)
@@ -185,10 +187,10 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     engine::GenerationRequest g;
     g.prompt = std::move(tokens);
     // Each submission gets its own constraint: it follows this generation's text only.
-    if (c.rounds == 0 && plan_.tools.constraint) {
-      g.logits_processor = plan_.tools.constraint->make(plan_.tools.forced_prefix.value_or(""));
-    } else if (c.rounds > 0 && plan_.tools.followup_constraint) {
-      g.logits_processor = plan_.tools.followup_constraint->make("");
+    if (c.rounds == 0 && plan_.constraint) {
+      g.logits_processor = plan_.constraint->make(plan_.tools.forced_prefix.value_or(""));
+    } else if (c.rounds > 0 && plan_.followup_constraint) {
+      g.logits_processor = plan_.followup_constraint->make("");
     }
     g.sampling = plan_.sampling;
     // n > 1 with a seed: give each choice its own stream, reproducibly.

@@ -31,6 +31,8 @@ struct JobEnvironment {
   const ServerToolbox* toolbox = nullptr;
   Metrics* metrics = nullptr;
   int max_tokens_per_request = 4096;
+  uint64_t max_schema_bytes = 128 << 10;
+  int max_schema_depth = 32;
   int max_tool_rounds = 4;
   std::chrono::milliseconds tool_timeout{10'000};
   int retry_after_seconds = 1;

@@ -1,6 +1,8 @@
 // Parses a chat completion body into ChatCompletionRequest. Error texts follow the OpenAI API's
 // wording ("Invalid type for 'temperature': expected a number, but got a string instead.") and
 // every error names its parameter, so SDK users see which field to fix.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <string_view>
@@ -388,9 +390,36 @@ void parse_response_format(Reader& r, const json& body, ChatCompletionRequest& r
   } else if (*type == "json_object") {
     req.response_format = ResponseFormat::JsonObject;
   } else if (*type == "json_schema") {
-    r.error("response_format",
-            "Invalid 'response_format': type 'json_schema' is not supported "
-            "by this server. Supported values are: 'text' and 'json_object'.");
+    const json* js = Reader::field(*rf, "json_schema");
+    if (!js) return r.missing("response_format.json_schema");
+    if (!js->is_object()) return r.type_error("response_format.json_schema", "an object", *js);
+    JsonSchemaFormat f;
+    auto name = r.string(*js, "name", "response_format.json_schema.name");
+    if (!name) {
+      if (!Reader::field(*js, "name")) r.missing("response_format.json_schema.name");
+      return;
+    }
+    // OpenAI's rule for the name: letters, digits, '_' and '-', at most 64.
+    const bool name_ok =
+        !name->empty() && name->size() <= 64 &&
+        std::all_of(name->begin(), name->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        });
+    if (!name_ok)
+      return r.error("response_format.json_schema.name",
+                     "Invalid 'response_format.json_schema.name': string does not match pattern. "
+                     "Expected a string of letters, digits, underscores and dashes, at most 64 "
+                     "long.");
+    f.name = *name;
+    f.description = r.string(*js, "description", "response_format.json_schema.description");
+    if (const json* schema = Reader::field(*js, "schema")) {
+      if (!schema->is_object())
+        return r.type_error("response_format.json_schema.schema", "an object", *schema);
+      f.schema = *schema;
+    }
+    f.strict = r.boolean(*js, "strict", "response_format.json_schema.strict").value_or(false);
+    req.response_format = ResponseFormat::JsonSchema;
+    req.json_schema = std::move(f);
   } else {
     r.error("response_format.type", "Invalid value: '" + *type +
                                         "'. Supported values are: 'text', 'json_object' and "

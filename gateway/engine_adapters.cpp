@@ -9,7 +9,8 @@
 #include <stdexcept>
 
 #include "engine/chat_template.h"
-#include "engine/constrained/tool_call_constraint.h"
+#include "engine/constrained/reply_constraint.h"
+#include "engine/constrained/token_byte_index.h"
 #include "engine/tokenizer.h"
 #include "engine/tool_dialect.h"
 
@@ -60,30 +61,29 @@ class DialectParser final : public ToolCallStreamParser {
   std::unique_ptr<engine::ToolCallParser> parser_;
 };
 
-class GrammarConstraintFactory final : public ToolCallConstraintFactory {
+class GrammarConstraintFactory final : public ConstraintFactory {
  public:
-  GrammarConstraintFactory(std::shared_ptr<const engine::constrained::ToolCallGrammar> grammar,
+  GrammarConstraintFactory(std::shared_ptr<const engine::constrained::ReplyGrammar> grammar,
                            std::shared_ptr<const engine::constrained::TokenByteIndex> index)
       : grammar_(std::move(grammar)), index_(std::move(index)) {}
 
   std::shared_ptr<engine::LogitsProcessor> make(std::string_view prefix) const override {
     try {
-      return std::make_shared<engine::constrained::ToolCallConstraint>(grammar_, index_, prefix);
+      return std::make_shared<engine::constrained::ReplyConstraint>(grammar_, index_, prefix);
     } catch (const std::invalid_argument& e) {
-      spdlog::warn("tool-call constraint not applied: {}", e.what());
+      spdlog::warn("reply constraint not applied: {}", e.what());
       return nullptr;
     }
   }
 
  private:
-  std::shared_ptr<const engine::constrained::ToolCallGrammar> grammar_;
+  std::shared_ptr<const engine::constrained::ReplyGrammar> grammar_;
   std::shared_ptr<const engine::constrained::TokenByteIndex> index_;
 };
 
 class DialectSyntax final : public ToolCallSyntax {
  public:
-  DialectSyntax(std::unique_ptr<engine::ToolDialect> d, const engine::Tokenizer& tokenizer)
-      : dialect_(std::move(d)), tokenizer_(tokenizer) {}
+  explicit DialectSyntax(std::unique_ptr<engine::ToolDialect> d) : dialect_(std::move(d)) {}
   std::unique_ptr<ToolCallStreamParser> make_parser() const override {
     return std::make_unique<DialectParser>(dialect_->make_parser());
   }
@@ -91,45 +91,67 @@ class DialectSyntax final : public ToolCallSyntax {
     return dialect_->forced_call_prefix(name);
   }
 
-  std::shared_ptr<const ToolCallConstraintFactory> make_constraint(
-      const ToolConstraintSpec& spec) const override {
+ private:
+  std::unique_ptr<engine::ToolDialect> dialect_;
+};
+
+class EngineReplyConstraints final : public ReplyConstraints {
+ public:
+  EngineReplyConstraints(const engine::Tokenizer& tokenizer,
+                         std::optional<engine::constrained::ToolCallFormat> call_format)
+      : call_format_(std::move(call_format)),
+        index_(std::make_shared<engine::constrained::TokenByteIndex>(tokenizer)) {}
+
+  std::shared_ptr<const engine::constrained::CompiledSchema> compile(
+      const nlohmann::ordered_json& schema, bool object_root,
+      const engine::constrained::SchemaLimits& limits) const override {
+    bool compiled_now = false;
+    auto out = cache_.get(schema, object_root, limits, &compiled_now);
+    if (compiled_now) {
+      // Relaxed parts are said once per schema, when it is compiled (later hits are silent).
+      for (const auto& issue : out->issues)
+        if (issue.kind == engine::constrained::SchemaIssue::Kind::Unsupported)
+          spdlog::info("schema: {} at '{}' is relaxed: {}",
+                       engine::constrained::schema_issue_kind_name(issue.kind), issue.path,
+                       issue.message);
+    }
+    return out;
+  }
+
+  std::shared_ptr<const ConstraintFactory> make(const ReplyConstraintSpec& spec) const override {
     namespace c = engine::constrained;
-    c::ToolCallGrammarOptions options;
-    options.format = dialect_->call_format();
-    for (const auto& t : spec.tools) {
-      const auto fn = t.find("function");
-      if (fn == t.end() || !fn->contains("name") || !(*fn)["name"].is_string()) continue;
-      c::ToolSpec tool;
-      tool.name = (*fn)["name"].get<std::string>();
-      if (auto p = fn->find("parameters"); p != fn->end())
-        tool.parameters = nlohmann::json::parse(p->dump());
-      options.tools.push_back(std::move(tool));
+    std::shared_ptr<const c::ToolCallGrammar> calls;
+    if (spec.tools && call_format_) {
+      c::ToolCallGrammarOptions options;
+      options.format = *call_format_;
+      for (const auto& t : spec.tools->tools) {
+        const auto fn = t.find("function");
+        if (fn == t.end() || !fn->contains("name") || !(*fn)["name"].is_string()) continue;
+        c::ToolSpec tool;
+        tool.name = (*fn)["name"].get<std::string>();
+        if (auto p = fn->find("parameters"); p != fn->end()) tool.parameters = *p;
+        options.tools.push_back(std::move(tool));
+      }
+      options.only = spec.tools->only;
+      // Beside an answer, calls start at the first byte: the answer replaces free text.
+      options.mode = spec.tools->forced || spec.answer ? c::ConstraintMode::Forced
+                                                       : c::ConstraintMode::Lazy;
+      options.parallel = spec.tools->parallel;
+      try {
+        calls = std::make_shared<c::ToolCallGrammar>(options);
+      } catch (const std::invalid_argument&) {
+        // no tool to call
+      }
     }
-    options.only = spec.only;
-    options.mode = spec.forced ? c::ConstraintMode::Forced : c::ConstraintMode::Lazy;
-    options.parallel = spec.parallel;
-    std::shared_ptr<const c::ToolCallGrammar> grammar;
-    try {
-      grammar = std::make_shared<c::ToolCallGrammar>(options);
-    } catch (const std::invalid_argument&) {
-      return nullptr;  // no tool to call
-    }
-    return std::make_shared<GrammarConstraintFactory>(std::move(grammar), index());
+    if (!calls && !spec.answer) return nullptr;
+    return std::make_shared<GrammarConstraintFactory>(
+        std::make_shared<c::ReplyGrammar>(std::move(calls), spec.answer), index_);
   }
 
  private:
-  // Built on first use (about a second for a 150k vocabulary), then shared by every request.
-  std::shared_ptr<const engine::constrained::TokenByteIndex> index() const {
-    std::call_once(index_once_, [&] {
-      index_ = std::make_shared<engine::constrained::TokenByteIndex>(tokenizer_);
-    });
-    return index_;
-  }
-
-  std::unique_ptr<engine::ToolDialect> dialect_;
-  const engine::Tokenizer& tokenizer_;
-  mutable std::once_flag index_once_;
-  mutable std::shared_ptr<const engine::constrained::TokenByteIndex> index_;
+  std::optional<engine::constrained::ToolCallFormat> call_format_;
+  std::shared_ptr<const engine::constrained::TokenByteIndex> index_;
+  mutable engine::constrained::SchemaCache cache_;
 };
 
 }  // namespace
@@ -168,7 +190,18 @@ std::shared_ptr<const ToolCallSyntax> make_tool_call_syntax(
   auto dialect =
       engine::make_tool_dialect(engine.model().chat_template, engine.model().architecture, name);
   if (!dialect) return nullptr;
-  return std::make_shared<DialectSyntax>(std::move(dialect), engine.tokenizer());
+  return std::make_shared<DialectSyntax>(std::move(dialect));
+}
+
+std::shared_ptr<const ReplyConstraints> make_reply_constraints(
+    const engine::Engine& engine, std::optional<std::string> dialect_override) {
+  std::optional<std::string_view> name;
+  if (dialect_override) name = *dialect_override;
+  auto dialect =
+      engine::make_tool_dialect(engine.model().chat_template, engine.model().architecture, name);
+  std::optional<engine::constrained::ToolCallFormat> format;
+  if (dialect) format = dialect->call_format();
+  return std::make_shared<EngineReplyConstraints>(engine.tokenizer(), std::move(format));
 }
 
 }  // namespace toolgate::gateway

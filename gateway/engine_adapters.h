@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "gateway/prompt_renderer.h"
+#include "gateway/reply_constraints.h"
 #include "gateway/tool_call_syntax.h"
 
 namespace toolgate::gateway {
@@ -19,6 +20,12 @@ std::shared_ptr<const PromptRenderer> make_chat_template_renderer(
 // Null when the model family has no known tool-call format (tools are then still rendered, but
 // calls are not extracted from the text).
 std::shared_ptr<const ToolCallSyntax> make_tool_call_syntax(
+    const engine::Engine& engine, std::optional<std::string> dialect_override = std::nullopt);
+
+// Constrained decoding for this model: response schemas always, tool calls when the model
+// family's dialect is known. Builds the vocabulary index now (about a second for a 150k
+// vocabulary), so no request waits for it.
+std::shared_ptr<const ReplyConstraints> make_reply_constraints(
     const engine::Engine& engine, std::optional<std::string> dialect_override = std::nullopt);
 
 // Whole file as text; throws std::runtime_error naming the file.

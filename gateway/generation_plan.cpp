@@ -45,31 +45,121 @@ std::variant<ToolPlan, ApiError> plan_tools(const ChatCompletionRequest& req,
   plan.tools_json = std::move(tools);
   plan.parse_tool_calls = model.tool_syntax != nullptr;
 
-  const bool forced =
+  plan.forced =
       choice.mode == ToolChoice::Mode::Required || choice.mode == ToolChoice::Mode::Named;
-  const std::optional<std::string> only =
-      choice.mode == ToolChoice::Mode::Named ? std::optional<std::string>(choice.name)
-                                             : std::nullopt;
-  if (forced) {
+  if (choice.mode == ToolChoice::Mode::Named) plan.only = choice.name;
+  if (plan.forced) {
     if (!model.tool_syntax)
       return ApiError::invalid_request("Model '" + model.id +
                                            "' has no known tool-call format, so tool_choice "
                                            "cannot force a call.",
                                        "tool_choice");
-    plan.forced_prefix = model.tool_syntax->forced_call_prefix(only);
+    plan.forced_prefix = model.tool_syntax->forced_call_prefix(plan.only);
   }
-  if (model.tool_syntax && model.constrain_tool_calls) {
-    ToolConstraintSpec spec{plan.tools_json, std::nullopt, false, plan.parallel_tool_calls};
-    plan.followup_constraint = model.tool_syntax->make_constraint(spec);
-    if (forced) {
-      spec.only = only;
-      spec.forced = true;
-      plan.constraint = model.tool_syntax->make_constraint(spec);
-    } else {
-      plan.constraint = plan.followup_constraint;
-    }
-  }
+  for (const auto& t : req.tools) plan.strict_tools = plan.strict_tools || t.strict;
   return plan;
+}
+
+namespace ec = engine::constrained;
+
+// A compiled schema's problems as the API's 400, or nothing. `param` names the schema
+// ("response_format.json_schema.schema"); the issue's path is appended to it.
+std::optional<ApiError> judge_schema(const ec::CompiledSchema& compiled, bool strict,
+                                     const std::string& param) {
+  for (const auto& issue : compiled.issues) {
+    const bool refuse = issue.kind != ec::SchemaIssue::Kind::Unsupported || strict;
+    if (!refuse) continue;
+    const std::string where = issue.path.empty() ? param : param + "." + issue.path;
+    std::string message;
+    switch (issue.kind) {
+      case ec::SchemaIssue::Kind::Invalid:
+        message = "Invalid schema for '" + param + "': " + issue.message + " (at '" + where + "').";
+        break;
+      case ec::SchemaIssue::Kind::Limit:
+        message = "Schema for '" + param + "' is too large: " + issue.message + ".";
+        break;
+      case ec::SchemaIssue::Kind::Unsupported:
+        message = "Invalid schema for '" + param + "': " + issue.message + " (at '" + where +
+                  "'). In strict mode every keyword must be enforced; remove it, or set "
+                  "strict to false to have it relaxed.";
+        break;
+    }
+    ApiError err = ApiError::invalid_request(message, where);
+    return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> check_schema_size(const nlohmann::ordered_json& schema,
+                                          const PlanLimits& limits, const std::string& param) {
+  const size_t size = schema.dump().size();
+  if (size <= limits.max_schema_bytes) return std::nullopt;
+  return ApiError::invalid_request("Schema for '" + param + "' is too large: " +
+                                       std::to_string(size) + " bytes, the limit is " +
+                                       std::to_string(limits.max_schema_bytes) + ".",
+                                   param);
+}
+
+// response_format json_object / json_schema: the compiled answer schema, or a 400.
+std::variant<std::shared_ptr<const ec::CompiledSchema>, ApiError> plan_answer(
+    const ChatCompletionRequest& req, const ServedModel& model, const PlanLimits& limits) {
+  if (req.response_format == ResponseFormat::Text) return nullptr;
+  if (!model.constraints)
+    return ApiError::invalid_request(
+        "Model '" + model.id + "' does not support constrained decoding, so 'response_format' " +
+            "cannot be enforced.",
+        "response_format");
+  const ec::SchemaLimits schema_limits{limits.max_schema_depth, 20000};
+  if (req.response_format == ResponseFormat::JsonObject)
+    return model.constraints->compile(nlohmann::ordered_json(), true, schema_limits);
+  const JsonSchemaFormat& f = *req.json_schema;
+  const std::string param = "response_format.json_schema.schema";
+  if (auto err = check_schema_size(f.schema, limits, param)) return *err;
+  auto compiled = model.constraints->compile(f.schema, false, schema_limits);
+  if (auto err = judge_schema(*compiled, f.strict, param)) return *err;
+  return compiled;
+}
+
+// Strict tools: their parameter schemas must be fully enforceable (as OpenAI requires).
+std::optional<ApiError> check_strict_tools(const ChatCompletionRequest& req,
+                                           const ServedModel& model, const PlanLimits& limits) {
+  if (!model.constraints) return std::nullopt;
+  const ec::SchemaLimits schema_limits{limits.max_schema_depth, 20000};
+  for (size_t i = 0; i < req.tools.size(); ++i) {
+    const FunctionTool& t = req.tools[i];
+    if (!t.strict || !t.parameters) continue;
+    const std::string param = "tools[" + std::to_string(i) + "].function.parameters";
+    if (auto err = check_schema_size(*t.parameters, limits, param)) return err;
+    auto compiled = model.constraints->compile(*t.parameters, true, schema_limits);
+    if (auto err = judge_schema(*compiled, true, param)) return err;
+  }
+  return std::nullopt;
+}
+
+// Which constraints the rounds of this request decode under (see GenerationPlan).
+void plan_constraints(GenerationPlan& plan, const ServedModel& model) {
+  if (!model.constraints) return;
+  const ToolPlan& tools = plan.tools;
+  const bool offered = !tools.tools_json.is_null();
+  const bool constrain_calls = offered && model.tool_syntax &&
+                               (model.constrain_tool_calls || tools.strict_tools);
+  ReplyConstraintSpec followup;
+  followup.answer = plan.answer;
+  // Beside an answer the calls are constrained whatever the config says: the reply is
+  // either calls or the answer, and free text is not an option.
+  if (constrain_calls || (offered && model.tool_syntax && plan.answer))
+    followup.tools = ToolConstraintSpec{tools.tools_json, std::nullopt, false,
+                                        tools.parallel_tool_calls};
+  plan.followup_constraint = model.constraints->make(followup);
+  if (tools.forced) {
+    ReplyConstraintSpec first;
+    if (model.tool_syntax && (model.constrain_tool_calls || tools.strict_tools))
+      first.tools =
+          ToolConstraintSpec{tools.tools_json, tools.only, true, tools.parallel_tool_calls};
+    plan.constraint = first.tools ? model.constraints->make(first) : nullptr;
+  } else {
+    plan.constraint = plan.followup_constraint;
+  }
 }
 
 }  // namespace
@@ -117,6 +207,13 @@ std::variant<GenerationPlan, ApiError> plan_generation(const ChatCompletionReque
   auto tools = plan_tools(req, model, toolbox);
   if (auto* err = std::get_if<ApiError>(&tools)) return *err;
   plan.tools = std::move(std::get<ToolPlan>(tools));
+  if (auto err = check_strict_tools(req, model, limits)) return *err;
+  auto answer = plan_answer(req, model, limits);
+  if (auto* err = std::get_if<ApiError>(&answer)) return *err;
+  plan.answer = std::get<std::shared_ptr<const ec::CompiledSchema>>(answer);
+  // A structured reply ends where its JSON value ends; a stop sequence could only cut it.
+  if (plan.answer) plan.stop.clear();
+  plan_constraints(plan, model);
   return plan;
 }
 

@@ -13,6 +13,8 @@
 #include "gateway/api_error.h"
 #include "gateway/chat_request.h"
 #include "gateway/options.h"
+#include "engine/constrained/compiled_schema.h"
+#include "gateway/reply_constraints.h"
 #include "gateway/tool_call_syntax.h"
 
 namespace toolgate::gateway {
@@ -25,11 +27,9 @@ struct ToolPlan {
   bool parse_tool_calls = false;                // run generated text through the dialect parser
   std::optional<std::string> forced_prefix;     // appended to the first round's prompt
   bool parallel_tool_calls = true;
-  // Decoding constraints on tool calls (null = none). The first round is forced for
-  // tool_choice required/named (continuing from forced_prefix) and lazy for auto; later rounds
-  // of the server-tool loop are always lazy, as tool_choice applies to the first round only.
-  std::shared_ptr<const ToolCallConstraintFactory> constraint;
-  std::shared_ptr<const ToolCallConstraintFactory> followup_constraint;
+  bool forced = false;                          // tool_choice required or named
+  std::optional<std::string> only;              // tool_choice named
+  bool strict_tools = false;                    // some tool asked for strict arguments
 };
 
 struct GenerationPlan {
@@ -37,10 +37,20 @@ struct GenerationPlan {
   int max_tokens = 0;
   std::vector<std::string> stop;
   ToolPlan tools;
+  // The reply's JSON schema (response_format json_object / json_schema); null = free text.
+  std::shared_ptr<const engine::constrained::CompiledSchema> answer;
+  // Decoding constraints (null = none). The first round is forced to a call for tool_choice
+  // required/named (continuing from forced_prefix); otherwise calls are lazy, or, with an
+  // answer schema, the reply is either calls or the answer. Later rounds of the server-tool
+  // loop are as for auto, since tool_choice applies to the first round only.
+  std::shared_ptr<const ConstraintFactory> constraint;
+  std::shared_ptr<const ConstraintFactory> followup_constraint;
 };
 
 struct PlanLimits {
   int max_tokens_per_request = 4096;
+  uint64_t max_schema_bytes = 128 << 10;
+  int max_schema_depth = 32;
 };
 
 std::variant<GenerationPlan, ApiError> plan_generation(const ChatCompletionRequest& request,

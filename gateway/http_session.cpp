@@ -213,6 +213,8 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     env.toolbox = ctx_.toolbox;
     env.metrics = ctx_.metrics;
     env.max_tokens_per_request = ctx_.options->max_tokens_per_request;
+    env.max_schema_bytes = ctx_.options->max_schema_bytes;
+    env.max_schema_depth = ctx_.options->max_schema_depth;
     env.max_tool_rounds = ctx_.options->max_tool_rounds;
     env.tool_timeout = ctx_.options->tool_timeout;
     env.retry_after_seconds = ctx_.options->retry_after_seconds;

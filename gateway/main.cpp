@@ -48,6 +48,8 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.max_concurrent_requests = s.max_concurrent_requests;
   o.max_queue = s.max_queue;
   o.max_tokens_per_request = s.max_tokens_per_request;
+  o.max_schema_bytes = s.max_schema_bytes;
+  o.max_schema_depth = s.max_schema_depth;
   o.max_tool_rounds = s.max_tool_rounds;
   o.tool_timeout = std::chrono::milliseconds(c.tools.timeout_ms);
   o.access_log = c.logging.access_log;
@@ -231,6 +233,9 @@ int main(int argc, char** argv) {
         template_override = gw::read_text_file(m.chat_template_file);
       sm.renderer = gw::make_chat_template_renderer(engine, template_override);
       sm.tool_syntax = gw::make_tool_call_syntax(
+          engine,
+          m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
+      sm.constraints = gw::make_reply_constraints(
           engine,
           m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
       sm.constrain_tool_calls = m.constrain_tool_calls;

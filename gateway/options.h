@@ -15,6 +15,7 @@ class Engine;
 namespace toolgate::gateway {
 
 class PromptRenderer;
+class ReplyConstraints;
 class ToolCallSyntax;
 struct UpstreamTarget;
 
@@ -36,6 +37,8 @@ struct ServerOptions {
   int retry_after_seconds = 1;
   int max_tokens_per_request = 4096;
   int max_tool_rounds = 4;
+  uint64_t max_schema_bytes = 128 << 10;  // response_format / strict tool schema text
+  int max_schema_depth = 32;              // nested subschemas
   std::chrono::milliseconds tool_timeout{10'000};
   bool handle_signals = true;  // run() stops on SIGINT/SIGTERM
   bool access_log = true;      // one info line per request
@@ -60,6 +63,8 @@ struct ServedModel {
   engine::Engine* engine = nullptr;
   std::shared_ptr<const PromptRenderer> renderer;     // chat template of this model
   std::shared_ptr<const ToolCallSyntax> tool_syntax;  // null = tool calls are not parsed
+  // Constrained decoding (response_format, tool calls); null = the model cannot constrain.
+  std::shared_ptr<const ReplyConstraints> constraints;
   bool constrain_tool_calls = true;  // constrain generated calls to their syntax and schemas
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the gateway runs itself (ToolRegistry names)

@@ -45,10 +45,10 @@ struct ToolConstraintSpec {
   bool parallel = true;  // forced: more calls may follow the first
 };
 
-// Makes the per-generation constraint objects for one request.
-class ToolCallConstraintFactory {
+// Makes the per-generation constraint objects for one request (reply_constraints.h).
+class ConstraintFactory {
  public:
-  virtual ~ToolCallConstraintFactory() = default;
+  virtual ~ConstraintFactory() = default;
   // A fresh constraint for one engine submission; `prefix` is the text the reply continues
   // from that is already in the prompt (the forced call prefix, or ""). Null if the prefix
   // does not fit the constraint (the generation then runs unconstrained).
@@ -62,11 +62,6 @@ class ToolCallSyntax {
   // Text appended to the prompt to make the model start a tool call (of `name`, if given);
   // the parser is primed with the same text.
   virtual std::string forced_call_prefix(std::optional<std::string> name) const = 0;
-  // Null when calls in this syntax cannot be constrained, or the spec leaves nothing to call.
-  virtual std::shared_ptr<const ToolCallConstraintFactory> make_constraint(
-      const ToolConstraintSpec& /*spec*/) const {
-    return nullptr;
-  }
 };
 
 }  // namespace toolgate::gateway

@@ -24,7 +24,7 @@ ToolCallGrammar::ToolCallGrammar(const ToolCallGrammarOptions& options)
     tools.emplace_back(json_string(t.name), schemas_.compile_object(t.parameters));
   }
   if (options.only && tools.empty())
-    tools.emplace_back(json_string(*options.only), schemas_.compile_object(nullptr));
+    tools.emplace_back(json_string(*options.only), schemas_.compile_object(nlohmann::ordered_json()));
   if (tools.empty()) throw std::invalid_argument("a tool-call grammar needs at least one tool");
   std::sort(tools.begin(), tools.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -44,7 +44,7 @@ struct ToolCallFormat {
 
 struct ToolSpec {
   std::string name;
-  nlohmann::json parameters;  // JSON Schema of the arguments; null = any object
+  nlohmann::ordered_json parameters;  // JSON Schema of the arguments (key order kept); null = any object
 };
 
 enum class ConstraintMode { Forced, Lazy };
@@ -92,7 +92,8 @@ class ToolCallGrammar {
   std::string trigger_bytes_;
 };
 
-// Where a reply stands in the grammar. Copy it to try bytes; copies are cheap (no heap).
+// Where a reply stands in the grammar. Copy it to try bytes; copies are cheap, and assigning
+// to an existing state reuses its storage (no heap in a trie walk).
 class ToolCallState {
  public:
   static constexpr int kMaxWhitespace = 32;

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template.h"
-#include "engine/constrained/tool_call_constraint.h"
+#include "engine/constrained/reply_constraint.h"
 #include "engine/engine.h"
 #include "engine/tokenizer.h"
 #include "engine/tool_dialect.h"
@@ -161,7 +161,7 @@ TEST_F(ConstrainedGeneration, RequiredChoiceAtHighTemperatureAlwaysGivesValidCal
   auto replies = generate(prompt("What's the weather like in Paris, and what time is it in CET?") +
                               prefix,
                           50, 1.3f, [&] {
-                            return std::make_shared<ToolCallConstraint>(grammar, *index_, prefix);
+                            return std::make_shared<ReplyConstraint>(grammar, *index_, prefix);
                           });
   std::set<std::string> names;
   for (const auto& r : replies) {
@@ -179,7 +179,7 @@ TEST_F(ConstrainedGeneration, NamedChoiceCallsThatFunction) {
   auto grammar = std::make_shared<ToolCallGrammar>(ToolCallGrammarOptions{
       dialect->call_format(), specs(), "get_time", ConstraintMode::Forced, true});
   auto replies = generate(prompt("Weather in Oslo please.") + prefix, 6, 1.3f, [&] {
-    return std::make_shared<ToolCallConstraint>(grammar, *index_, prefix);
+    return std::make_shared<ReplyConstraint>(grammar, *index_, prefix);
   });
   for (const auto& r : replies) {
     auto c = valid_calls(*dialect, prefix, r);
@@ -193,7 +193,7 @@ TEST_F(ConstrainedGeneration, LazyConstraintKeepsCallsValidInAutoMode) {
   auto grammar = std::make_shared<ToolCallGrammar>(ToolCallGrammarOptions{
       dialect->call_format(), specs(), std::nullopt, ConstraintMode::Lazy, true});
   auto replies = generate(prompt("What's the weather like in Paris? Use celsius."), 10, 1.3f,
-                          [&] { return std::make_shared<ToolCallConstraint>(grammar, *index_); });
+                          [&] { return std::make_shared<ReplyConstraint>(grammar, *index_); });
   int calls = 0;
   for (const auto& r : replies) {
     if (r.reason != FinishReason::Stop) continue;  // cut off by max_tokens in prose

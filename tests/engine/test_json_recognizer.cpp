@@ -10,7 +10,10 @@
 using toolgate::engine::constrained::JsonRecognizer;
 using toolgate::engine::constrained::SchemaNode;
 using toolgate::engine::constrained::SchemaSet;
-using json = nlohmann::json;
+using toolgate::engine::constrained::NumberBounds;
+using toolgate::engine::constrained::NumberPrefix;
+using toolgate::engine::constrained::number_reachable;
+using json = nlohmann::ordered_json;  // keeps the declared key order
 
 namespace {
 
@@ -61,15 +64,27 @@ const json kWeather = json::parse(R"({
 
 }  // namespace
 
-TEST(JsonRecognizer, AcceptsObjectsWithKnownKeysInAnyOrderAndLayout) {
+TEST(JsonRecognizer, AcceptsObjectsWithKnownKeysInDeclaredOrderAndAnyLayout) {
   EXPECT_TRUE(accepts(kWeather, R"({"city": "Paris"})"));
-  EXPECT_TRUE(accepts(kWeather, R"({"unit":"fahrenheit","city":"Oslo","days":3})"));
+  EXPECT_TRUE(accepts(kWeather, R"({"city":"Oslo","unit":"fahrenheit","days":3})"));
   EXPECT_TRUE(accepts(kWeather, "{\n  \"city\" : \"Rome\" ,\n  \"days\" : -2\n}"));
+}
+
+TEST(JsonRecognizer, KeysComeInTheDeclaredOrder) {
+  // city (required) first; unit and days may be skipped but not reordered.
+  EXPECT_TRUE(refuses_at(kWeather, R"({"unit":"fahrenheit","city":"Oslo"})", 2));
+  EXPECT_TRUE(refuses_at(kWeather, R"({"city":"Oslo","days":3,"unit":"celsius"})", 23));
+  json optional_first = json::parse(R"({"type":"object","properties":{
+      "a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}},"required":["c"]})");
+  EXPECT_TRUE(accepts(optional_first, R"({"a":1,"b":2,"c":3})"));
+  EXPECT_TRUE(accepts(optional_first, R"({"b":2,"c":3})"));
+  EXPECT_TRUE(accepts(optional_first, R"({"c":3})"));
+  EXPECT_TRUE(refuses_at(optional_first, R"({"c":3,"a":1})", 6));  // nothing may follow c
 }
 
 TEST(JsonRecognizer, RequiredKeysMustAppearBeforeTheObjectCloses) {
   EXPECT_TRUE(refuses_at(kWeather, "{}", 1));
-  EXPECT_TRUE(refuses_at(kWeather, R"({"unit": "celsius"})", 18));
+  EXPECT_TRUE(refuses_at(kWeather, R"({"unit": "celsius"})", 2));
 }
 
 TEST(JsonRecognizer, UndeclaredKeysAreRefusedUnlessAdditionalPropertiesAllowsThem) {
@@ -183,13 +198,10 @@ TEST(JsonRecognizer, NestedObjectsFollowTheirOwnSchemas) {
   EXPECT_TRUE(refuses_at(s, R"({"event": {"title": "x"}})", 23));
 }
 
-TEST(JsonRecognizer, UnsupportedKeywordsAcceptAnyValueThere) {
-  json s = json::parse(R"({"type": "object", "properties": {
-      "a": {"$ref": "#/defs/x"},
-      "b": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-      "c": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+TEST(JsonRecognizer, UnresolvableReferencesAcceptAnyValueThere) {
+  json s = json::parse(R"({"type": "object", "properties": {"a": {"$ref": "#/defs/x"}},
     "required": ["a"]})");
-  EXPECT_TRUE(accepts(s, R"({"a": [1, "x", {"y": true}], "b": 2.5, "c": {"z": []}})"));
+  EXPECT_TRUE(accepts(s, R"({"a": [1, "x", {"y": true}]})"));
   EXPECT_TRUE(accepts(s, R"({"a": "s"})"));
   EXPECT_TRUE(refuses_at(s, R"({"a": tx})", 7));  // still JSON
 }
@@ -252,4 +264,176 @@ TEST(JsonRecognizer, CopiesContinueIndependently) {
       EXPECT_EQ(last, JsonRecognizer::Result::Complete);
     }
   }
+}
+
+// ---- the keywords beyond plain types ------------------------------------------------------
+
+namespace {
+
+// Whether `text` is taken whole as a complete value of a (non-object-forced) schema: fed in
+// two pieces at every split point, through a copy made at the split, with the same answer.
+::testing::AssertionResult takes(const json& schema, std::string_view text, bool expect) {
+  SchemaSet set;
+  const SchemaNode* root = set.compile(schema);
+  for (size_t split = 0; split <= text.size(); ++split) {
+    JsonRecognizer r;
+    r.start(root);
+    bool ok = true;
+    for (size_t i = 0; i < split && ok; ++i)
+      ok = r.feed(static_cast<uint8_t>(text[i])) != JsonRecognizer::Result::Reject;
+    JsonRecognizer copy = r;
+    for (size_t i = split; i < text.size() && ok; ++i)
+      ok = copy.feed(static_cast<uint8_t>(text[i])) != JsonRecognizer::Result::Reject;
+    const bool whole = ok && copy.can_end();
+    if (whole != expect)
+      return ::testing::AssertionFailure()
+             << "'" << text << "' " << (whole ? "taken" : "refused") << " at split " << split;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool ok(const json& schema, std::string_view text) { return takes(schema, text, true); }
+bool bad(const json& schema, std::string_view text) { return takes(schema, text, false); }
+
+}  // namespace
+
+TEST(JsonSchemaKeywords, AnyOfFollowsEveryAlternative) {
+  json nullable = json::parse(R"({"anyOf": [{"type": "string", "maxLength": 3}, {"type": "null"}]})");
+  EXPECT_TRUE(ok(nullable, R"("abc")"));
+  EXPECT_TRUE(ok(nullable, "null"));
+  EXPECT_TRUE(bad(nullable, R"("abcd")"));
+  EXPECT_TRUE(bad(nullable, "1"));
+  // Objects that share their first key and differ later.
+  json shapes = json::parse(R"({"oneOf": [
+      {"type":"object","properties":{"kind":{"const":"circle"},"r":{"type":"number"}},
+       "required":["kind","r"],"additionalProperties":false},
+      {"type":"object","properties":{"kind":{"const":"rect"},"w":{"type":"number"},
+       "h":{"type":"number"}},"required":["kind","w","h"],"additionalProperties":false}]})");
+  EXPECT_TRUE(ok(shapes, R"({"kind":"circle","r":2.5})"));
+  EXPECT_TRUE(ok(shapes, R"({"kind": "rect", "w": 1, "h": 2})"));
+  EXPECT_TRUE(bad(shapes, R"({"kind":"circle","w":1,"h":2})"));
+  EXPECT_TRUE(bad(shapes, R"({"kind":"rect","r":2})"));
+  // Type arrays are the same choice without branching.
+  json either = json::parse(R"({"type": ["integer", "boolean"]})");
+  EXPECT_TRUE(ok(either, "12"));
+  EXPECT_TRUE(ok(either, "true"));
+  EXPECT_TRUE(bad(either, "1.5"));
+  json openapi = json::parse(R"({"type": "string", "nullable": true})");
+  EXPECT_TRUE(ok(openapi, "null"));
+  EXPECT_TRUE(ok(openapi, R"("x")"));
+}
+
+TEST(JsonSchemaKeywords, UnionsInsideArraysAndObjects) {
+  json s = json::parse(R"({"type":"object","properties":{"items":{"type":"array",
+      "items":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","enum":["none","all"]}]}}},
+      "required":["items"],"additionalProperties":false})");
+  EXPECT_TRUE(ok(s, R"({"items":[1,"all",3,"none"]})"));
+  EXPECT_TRUE(ok(s, R"({"items":[]})"));
+  EXPECT_TRUE(bad(s, R"({"items":[-1]})"));
+  EXPECT_TRUE(bad(s, R"({"items":["some"]})"));
+}
+
+TEST(JsonSchemaKeywords, LocalReferencesAndRecursion) {
+  json tree = json::parse(R"({"$ref": "#/$defs/node", "$defs": {"node": {"type": "object",
+      "properties": {"name": {"type": "string"},
+                     "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+      "required": ["name", "children"], "additionalProperties": false}}})");
+  EXPECT_TRUE(ok(tree, R"({"name":"root","children":[]})"));
+  EXPECT_TRUE(ok(tree,
+      R"({"name":"a","children":[{"name":"b","children":[{"name":"c","children":[]}]},{"name":"d","children":[]}]})"));
+  EXPECT_TRUE(bad(tree, R"({"name":"a","children":[{"name":"b"}]})"));
+  EXPECT_TRUE(bad(tree, R"({"name":"a","children":[1]})"));
+  // The root itself by '#', and definitions (draft 7).
+  json list = json::parse(R"({"type":"object","properties":{"v":{"type":"integer"},
+      "next":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},"required":["v","next"],
+      "additionalProperties":false})");
+  EXPECT_TRUE(ok(list, R"({"v":1,"next":{"v":2,"next":null}})"));
+  EXPECT_TRUE(bad(list, R"({"v":1,"next":{"v":"2","next":null}})"));
+  json defs = json::parse(R"({"definitions":{"id":{"type":"integer"}},"type":"array",
+      "items":{"$ref":"#/definitions/id"}})");
+  EXPECT_TRUE(ok(defs, "[1,2,3]"));
+  EXPECT_TRUE(bad(defs, R"([1,"2"])"));
+}
+
+TEST(JsonSchemaKeywords, SelfReferentialUnionsDoNotBranchForever) {
+  json s = json::parse(R"({"$defs":{"a":{"anyOf":[{"$ref":"#/$defs/a"},{"type":"string"}]}},
+      "$ref":"#/$defs/a"})");
+  EXPECT_TRUE(ok(s, R"("x")"));
+  EXPECT_TRUE(bad(s, "1"));
+}
+
+TEST(JsonSchemaKeywords, PrefixItemsThenItems) {
+  json pair = json::parse(R"({"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],
+      "items":false})");
+  EXPECT_TRUE(ok(pair, R"(["a",1])"));
+  EXPECT_TRUE(ok(pair, R"(["a"])"));
+  EXPECT_TRUE(bad(pair, R"(["a",1,2])"));
+  EXPECT_TRUE(bad(pair, R"([1,"a"])"));
+  json rest = json::parse(R"({"type":"array","prefixItems":[{"type":"string"}],
+      "items":{"type":"boolean"},"minItems":2})");
+  EXPECT_TRUE(ok(rest, R"(["a",true,false])"));
+  EXPECT_TRUE(bad(rest, R"(["a"])"));
+  EXPECT_TRUE(bad(rest, R"(["a",1])"));
+}
+
+TEST(JsonSchemaKeywords, IntegerBounds) {
+  json s = json::parse(R"({"type":"integer","minimum":10,"maximum":20})");
+  for (const char* v : {"10", "15", "20"}) EXPECT_TRUE(ok(s, v)) << v;
+  for (const char* v : {"9", "21", "0", "-15", "100", "1"}) EXPECT_TRUE(bad(s, v)) << v;
+  // The first digit that cannot lead into the range is refused at once.
+  SchemaSet set;
+  JsonRecognizer r;
+  r.start(set.compile(s));
+  JsonRecognizer a = r, b = r, c = r;
+  EXPECT_EQ(a.feed('5'), JsonRecognizer::Result::Reject);   // 5, 50.., 500.. all miss
+  EXPECT_EQ(b.feed('-'), JsonRecognizer::Result::Reject);
+  EXPECT_NE(c.feed('1'), JsonRecognizer::Result::Reject);   // 10..19
+  EXPECT_FALSE(c.can_end());                                 // 1 itself is too small
+  json ex = json::parse(R"({"type":"integer","exclusiveMinimum":0,"exclusiveMaximum":5})");
+  for (const char* v : {"1", "4"}) EXPECT_TRUE(ok(ex, v)) << v;
+  for (const char* v : {"0", "5", "-0"}) EXPECT_TRUE(bad(ex, v)) << v;
+  json neg = json::parse(R"({"type":"integer","minimum":-30,"maximum":-10})");
+  for (const char* v : {"-30", "-10", "-25"}) EXPECT_TRUE(ok(neg, v)) << v;
+  for (const char* v : {"-31", "-9", "10", "0"}) EXPECT_TRUE(bad(neg, v)) << v;
+}
+
+TEST(JsonSchemaKeywords, NumberBounds) {
+  json s = json::parse(R"({"type":"number","minimum":0.5,"exclusiveMaximum":1.5})");
+  for (const char* v : {"0.5", "1", "1.0", "1.49", "0.75"}) EXPECT_TRUE(ok(s, v)) << v;
+  for (const char* v : {"0.4", "1.5", "1.50", "2", "-1", "0"}) EXPECT_TRUE(bad(s, v)) << v;
+  json pct = json::parse(R"({"type":"number","minimum":0,"maximum":100})");
+  for (const char* v : {"0", "100", "99.9", "0.001", "100.0"}) EXPECT_TRUE(ok(pct, v)) << v;
+  for (const char* v : {"100.01", "-0.1", "1e2", "101"}) EXPECT_TRUE(bad(pct, v)) << v;
+  // The exact test compares doubles, as a JSON validator does: 0.1 >= 0.1.
+  json tenth = json::parse(R"({"type":"number","minimum":0.1,"maximum":0.3})");
+  for (const char* v : {"0.1", "0.3", "0.2"}) EXPECT_TRUE(ok(tenth, v)) << v;
+  EXPECT_TRUE(bad(tenth, "0.31"));
+}
+
+TEST(JsonSchemaKeywords, NumberReachabilityMatchesBruteForce) {
+  // Every integer prefix of up to 3 digits: reachable iff some integer of at most 4 digits with
+  // that prefix lies in the bounds (budget 1 extra digit beyond the prefix).
+  const NumberBounds b{37, 412, false, true};
+  for (int prefix = 1; prefix < 1000; ++prefix) {
+    const std::string p = std::to_string(prefix);
+    const uint32_t budget = static_cast<uint32_t>(4 - p.size());
+    bool expect = false;
+    for (int v = 0; v < 10000 && !expect; ++v) {
+      const std::string t = std::to_string(v);
+      if (t.size() <= 4 && t.compare(0, p.size(), p) == 0 && v >= 37 && v < 412) expect = true;
+    }
+    EXPECT_EQ(number_reachable(b, true, false, static_cast<uint64_t>(prefix), 0,
+                               NumberPrefix::Int, budget),
+              expect)
+        << p;
+  }
+}
+
+TEST(JsonSchemaKeywords, RootScalarsEndWhereTheTextEnds) {
+  EXPECT_TRUE(ok(json::parse(R"({"type":"integer"})"), "42"));
+  EXPECT_TRUE(ok(json::parse(R"({"enum":[1,12]})"), "1"));
+  EXPECT_TRUE(ok(json::parse(R"({"enum":[1,12]})"), "12"));
+  EXPECT_TRUE(bad(json::parse(R"({"enum":[1,12]})"), "123"));
+  EXPECT_TRUE(ok(json::parse(R"({"type":"boolean"})"), "false"));
+  EXPECT_TRUE(bad(json::parse(R"({"type":"boolean"})"), "fals"));
 }

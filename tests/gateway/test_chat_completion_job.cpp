@@ -514,6 +514,7 @@ struct ConstraintFixture : JobFixture {
     m.engine = engine.get();
     m.renderer = std::make_shared<testing::ChatMlRenderer>();
     m.tool_syntax = make_tool_call_syntax(*engine);
+    m.constraints = make_reply_constraints(*engine);
     m.constrain_tool_calls = constrain;
     m.server_tools = std::move(server_tools);
     catalog = std::make_shared<ModelCatalog>(std::vector<ServedModel>{m});
@@ -608,6 +609,79 @@ TEST_F(ConstraintFixture, EveryRoundOfTheServerToolLoopGetsAFreshLazyConstraint)
   EXPECT_TRUE(procs[1]->allows(kEos));   // round 2: tool_choice no longer applies
   EXPECT_TRUE(feed(*procs[1], "<tool_call>{\"name\": \"a"));
   EXPECT_FALSE(procs[1]->allows('x'));  // only "add" is declared
+}
+
+TEST_F(ConstraintFixture, ResponseFormatJsonSchemaConstrainsTheWholeReply) {
+  make_qwen_engine([](const std::string&) { return split("{\"n\": 3}"); }, {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"response_format",
+        {{"type", "json_schema"},
+         {"json_schema",
+          {{"name", "count"},
+           {"strict", true},
+           {"schema", json::parse(R"({"type":"object","properties":{"n":{"type":"integer",
+              "minimum":1,"maximum":5}},"required":["n"],"additionalProperties":false})")}}}}},
+       {"stop", json::array({"}"})}},
+      sink);
+  ASSERT_TRUE(sink->wait_end());
+  ASSERT_EQ(sink->response->status, 200);
+  // The stop sequence does not cut a structured reply.
+  EXPECT_EQ(json::parse(sink->response->body)["choices"][0]["message"]["content"], "{\"n\": 3}");
+  auto procs = engine->processors();
+  ASSERT_EQ(procs.size(), 1u);
+  ASSERT_TRUE(procs[0]);
+  EXPECT_FALSE(procs[0]->allows(kEos));
+  EXPECT_FALSE(procs[0]->allows('H'));  // no free text before the value
+  EXPECT_TRUE(feed(*procs[0], "{\"n\": "));
+  EXPECT_FALSE(procs[0]->allows('7'));  // out of bounds
+  EXPECT_TRUE(feed(*procs[0], "4}"));
+  EXPECT_TRUE(procs[0]->allows(kEos));
+  EXPECT_FALSE(procs[0]->allows(' '));  // nothing after the value
+}
+
+TEST_F(ConstraintFixture, ResponseFormatWithToolsIsEitherCallsOrTheAnswer) {
+  make_qwen_engine([](const std::string&) { return split("{}"); }, {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"tools", json::parse(kWeatherTool)}, {"response_format", {{"type", "json_object"}}}}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  auto procs = engine->processors();
+  ASSERT_TRUE(procs[0]);
+  EXPECT_FALSE(procs[0]->allows('H'));
+  EXPECT_TRUE(procs[0]->allows('<'));  // a call
+  EXPECT_TRUE(procs[0]->allows('{'));  // the answer
+  EXPECT_TRUE(feed(*procs[0], "<tool_call>\n{\"name\": \"get_weather\""));
+}
+
+TEST_F(ConstraintFixture, StrictSchemaWithAnUnsupportedKeywordIsA400NamingIt) {
+  make_qwen_engine([](const std::string&) { return split("{}"); }, {});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"response_format",
+        {{"type", "json_schema"},
+         {"json_schema",
+          {{"name", "s"},
+           {"strict", true},
+           {"schema", json::parse(R"({"type":"object","properties":{"x":{"type":"integer",
+              "multipleOf":3}}})")}}}}}},
+      sink);
+  ASSERT_TRUE(sink->wait_end());
+  ASSERT_EQ(sink->response->status, 400);
+  json err = json::parse(sink->response->body)["error"];
+  EXPECT_EQ(err["param"], "response_format.json_schema.schema.properties.x.multipleOf");
+  EXPECT_EQ(err["type"], "invalid_request_error");
+  EXPECT_TRUE(engine->prompts().empty());  // refused before anything was generated
+}
+
+TEST_F(ConstraintFixture, StrictToolsAreConstrainedEvenWhenTheConfigTurnsItOff) {
+  make_qwen_engine([](const std::string&) { return split("Hi"); }, {}, /*constrain=*/false);
+  auto sink = std::make_shared<RecordingSink>();
+  json tools = json::parse(kWeatherTool);
+  tools[0]["function"]["strict"] = true;
+  run({{"tools", tools}}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  auto procs = engine->processors();
+  ASSERT_TRUE(procs[0]);
+  EXPECT_TRUE(feed(*procs[0], "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\""));
+  EXPECT_FALSE(procs[0]->allows('t'));  // only "city"
 }
 
 }  // namespace

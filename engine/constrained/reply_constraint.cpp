@@ -1,4 +1,4 @@
-#include "engine/constrained/tool_call_constraint.h"
+#include "engine/constrained/reply_constraint.h"
 
 #include <algorithm>
 #include <limits>
@@ -6,33 +6,39 @@
 
 namespace toolgate::engine::constrained {
 
-ToolCallConstraint::ToolCallConstraint(std::shared_ptr<const ToolCallGrammar> grammar,
-                                       std::shared_ptr<const TokenByteIndex> index,
-                                       std::string_view already)
+ReplyConstraint::ReplyConstraint(std::shared_ptr<const ToolCallGrammar> grammar,
+                                 std::shared_ptr<const TokenByteIndex> index,
+                                 std::string_view already)
+    : ReplyConstraint(std::make_shared<const ReplyGrammar>(std::move(grammar)), std::move(index),
+                      already) {}
+
+ReplyConstraint::ReplyConstraint(std::shared_ptr<const ReplyGrammar> grammar,
+                                 std::shared_ptr<const TokenByteIndex> index,
+                                 std::string_view already)
     : grammar_(std::move(grammar)), index_(std::move(index)), state_(*grammar_) {
   if (!state_.feed(already))
-    throw std::invalid_argument("the tool-call grammar refuses the forced text '" +
+    throw std::invalid_argument("the reply grammar refuses the forced text '" +
                                 std::string(already) + "'");
   allowed_.resize(static_cast<size_t>(index_->n_vocab()));
   stack_.assign(std::max(index_->all_text().max_depth(), index_->not_string_safe().max_depth()) + 2,
                 state_);
 }
 
-bool ToolCallConstraint::allows(int32_t token) {
+bool ReplyConstraint::allows(int32_t token) {
   if (given_up_) return true;
   if (token < 0 || token >= index_->n_vocab()) return false;
   switch (index_->token_class(token)) {
     case TokenByteIndex::Class::Never: return false;
     case TokenByteIndex::Class::EndOfGeneration: return state_.can_end();
     case TokenByteIndex::Class::Text: {
-      ToolCallState trial = state_;
+      ReplyState trial = state_;
       return trial.feed(index_->bytes(token));
     }
   }
   return false;
 }
 
-void ToolCallConstraint::accept(int32_t token) {
+void ReplyConstraint::accept(int32_t token) {
   if (given_up_ || token < 0 || token >= index_->n_vocab()) return;
   switch (index_->token_class(token)) {
     case TokenByteIndex::Class::EndOfGeneration: return;
@@ -43,7 +49,7 @@ void ToolCallConstraint::accept(int32_t token) {
   }
 }
 
-const std::vector<uint8_t>& ToolCallConstraint::allowed_tokens() {
+const std::vector<uint8_t>& ReplyConstraint::allowed_tokens() {
   const auto n = static_cast<size_t>(index_->n_vocab());
   if (state_.in_free_text()) {
     // Outside a call every text token is fine unless one of its bytes may start a call whose
@@ -51,11 +57,11 @@ const std::vector<uint8_t>& ToolCallConstraint::allowed_tokens() {
     for (size_t i = 0; i < n; ++i)
       allowed_[i] = index_->token_class(static_cast<int32_t>(i)) == TokenByteIndex::Class::Text;
     if (!free_text_checks_ready_) {
-      free_text_checks_ = index_->text_tokens_with_any_of(grammar_->trigger_bytes());
+      free_text_checks_ = index_->text_tokens_with_any_of(grammar_->calls()->trigger_bytes());
       free_text_checks_ready_ = true;
     }
     for (int32_t id : free_text_checks_) {
-      ToolCallState trial = state_;
+      ReplyState trial = state_;
       allowed_[static_cast<size_t>(id)] = trial.feed(index_->bytes(id));
     }
   } else if (state_.in_plain_string()) {
@@ -72,10 +78,10 @@ const std::vector<uint8_t>& ToolCallConstraint::allowed_tokens() {
   return allowed_;
 }
 
-void ToolCallConstraint::walk(const TokenTrie& trie, uint32_t node, size_t depth) {
+void ReplyConstraint::walk(const TokenTrie& trie, uint32_t node, size_t depth) {
   const TokenTrie::Node& n = trie.node(node);
   for (uint32_t e = n.first_edge; e < n.first_edge + n.n_edges; ++e) {
-    ToolCallState& next = stack_[depth + 1];
+    ReplyState& next = stack_[depth + 1];
     next = stack_[depth];
     if (!next.feed(trie.edge_byte(e))) continue;  // no token below this prefix fits
     const uint32_t child = trie.edge_child(e);
@@ -86,7 +92,7 @@ void ToolCallConstraint::walk(const TokenTrie& trie, uint32_t node, size_t depth
   }
 }
 
-void ToolCallConstraint::mask(std::span<float> logits) {
+void ReplyConstraint::mask(std::span<float> logits) {
   if (given_up_) return;
   const auto& allowed = allowed_tokens();
   const size_t n = std::min(logits.size(), allowed.size());

@@ -1,7 +1,7 @@
 #pragma once
-// Keeps a generation to well-formed tool calls: a LogitsProcessor (engine.h) that follows the
-// reply through a ToolCallGrammar byte by byte and refuses every token whose bytes would leave
-// it.
+// Keeps a generation to its reply grammar (reply_grammar.h: well-formed tool calls, a JSON
+// answer following a schema, or either): a LogitsProcessor (engine.h) that follows the reply
+// byte by byte and refuses every token whose bytes would leave the grammar.
 //
 // Cost, per generated token:
 //  - allows(): the token the sampler picked is tried on a copy of the state: a few bytes fed.
@@ -12,24 +12,28 @@
 //    walked; structure admits few bytes, so whole subtrees drop at their first byte.
 // A constraint that ever finds itself with no allowed token (or is handed a token it did not
 // allow) stops constraining rather than fail the generation: the reply then goes to the
-// dialect parser as it is, like an unconstrained one.
+// dialect parser as it is, like an unconstrained one. Once a JSON answer is complete only
+// end-of-generation tokens are allowed.
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "engine/constrained/token_byte_index.h"
-#include "engine/constrained/tool_call_grammar.h"
+#include "engine/constrained/reply_grammar.h"
 #include "engine/engine.h"
 
 namespace toolgate::engine::constrained {
 
-class ToolCallConstraint final : public LogitsProcessor {
+class ReplyConstraint final : public LogitsProcessor {
  public:
   // `already`: text the reply starts with that the model does not generate (the forced prompt
   // prefix). Throws std::invalid_argument if the grammar refuses it.
-  ToolCallConstraint(std::shared_ptr<const ToolCallGrammar> grammar,
-                     std::shared_ptr<const TokenByteIndex> index, std::string_view already = {});
+  ReplyConstraint(std::shared_ptr<const ReplyGrammar> grammar,
+                  std::shared_ptr<const TokenByteIndex> index, std::string_view already = {});
+  // Tool calls only.
+  ReplyConstraint(std::shared_ptr<const ToolCallGrammar> grammar,
+                  std::shared_ptr<const TokenByteIndex> index, std::string_view already = {});
 
   bool allows(int32_t token) override;
   void mask(std::span<float> logits) override;
@@ -37,19 +41,19 @@ class ToolCallConstraint final : public LogitsProcessor {
 
   // 1 for each token that may come next, n_vocab entries (what mask() applies).
   const std::vector<uint8_t>& allowed_tokens();
-  const ToolCallState& state() const { return state_; }
+  const ReplyState& state() const { return state_; }
   bool active() const { return !given_up_; }
 
  private:
   void walk(const TokenTrie& trie, uint32_t node, size_t depth);
 
-  std::shared_ptr<const ToolCallGrammar> grammar_;
+  std::shared_ptr<const ReplyGrammar> grammar_;
   std::shared_ptr<const TokenByteIndex> index_;
-  ToolCallState state_;
+  ReplyState state_;
   bool given_up_ = false;
   // Scratch, sized once.
   std::vector<uint8_t> allowed_;      // (n_vocab)
-  std::vector<ToolCallState> stack_;  // (trie depth + 2) state after each byte of a trie path
+  std::vector<ReplyState> stack_;  // (trie depth + 2) state after each byte of a trie path
   std::vector<int32_t> free_text_checks_;  // text tokens holding a trigger byte (lazily filled)
   bool free_text_checks_ready_ = false;
 };

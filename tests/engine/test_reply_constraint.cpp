@@ -4,10 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/constrained/tool_call_constraint.h"
+#include "engine/constrained/reply_constraint.h"
 #include "engine/gguf.h"
 #include "engine/sampler.h"
 #include "engine/tokenizer.h"
@@ -110,8 +111,8 @@ TEST_F(QwenVocabulary, MaskAgreesWithCheckingEveryToken) {
       {ConstraintMode::Forced, call + "search\", \"arguments\": {\"query\": \"caf"},
       {ConstraintMode::Forced, call + "search\", \"arguments\": {\"query\": \"caf\xC3"},
       {ConstraintMode::Forced, call + "search\", \"arguments\": {\"query\": \"a\\"},
-      {ConstraintMode::Forced, call + "get_weather\", \"arguments\": {\"days\": 1"},
-      {ConstraintMode::Forced, call + "get_weather\", \"arguments\": {\"days\": 1, \"city\": \"x\""},
+      {ConstraintMode::Forced, call + "get_weather\", \"arguments\": {\"city\": \"Oslo\", \"days\": 1"},
+      {ConstraintMode::Forced, call + "get_weather\", \"arguments\": {\"city\": \"x\", \"days\": 1, \"unit\": \"c"},
       {ConstraintMode::Forced, call + "get_time\", \"arguments\": {\"zone\": \"C"},
       {ConstraintMode::Forced, call + "get_time\", \"arguments\": {\"zone\": \"UTC\"}}"},
       {ConstraintMode::Forced, call + "get_time\", \"arguments\": {\"zone\": \"UTC\"}}\n</tool_call>"},
@@ -124,7 +125,7 @@ TEST_F(QwenVocabulary, MaskAgreesWithCheckingEveryToken) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.already);
-    ToolCallConstraint constraint(grammar(c.mode), *index_, c.already);
+    ReplyConstraint constraint(grammar(c.mode), *index_, c.already);
     const std::vector<uint8_t> mask = constraint.allowed_tokens();
     size_t allowed = 0;
     for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id) {
@@ -138,7 +139,7 @@ TEST_F(QwenVocabulary, MaskAgreesWithCheckingEveryToken) {
 
 TEST_F(QwenVocabulary, EndOfTurnOnlyOnceTheCallIsComplete) {
   const int32_t im_end = tokenizer_->find_token("<|im_end|>");
-  ToolCallConstraint open(grammar(ConstraintMode::Forced), *index_,
+  ReplyConstraint open(grammar(ConstraintMode::Forced), *index_,
                           "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"UTC\"}}");
   EXPECT_FALSE(open.allows(im_end));
   open.accept(tokenizer_->find_token("</tool_call>") >= 0 ? tokenizer_->find_token("</tool_call>")
@@ -173,7 +174,7 @@ TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidCalls) {
     params.seed = seed;
     Sampler sampler(params, n_vocab);
     std::mt19937 rng(static_cast<uint32_t>(seed));
-    ToolCallConstraint constraint(g, *index_, prefix);
+    ReplyConstraint constraint(g, *index_, prefix);
     std::vector<int32_t> generated;
     std::string text = prefix;
     bool ended = false;
@@ -234,4 +235,109 @@ TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidCalls) {
     }
   }
   EXPECT_GE(names.size(), 2u);  // the name is drawn too, not fixed
+}
+
+// ---- JSON answers (response_format) ---------------------------------------------------------
+
+namespace {
+
+// A schema with a union, bounded numbers, a tuple, an enum, a nested array and a pattern-free
+// bounded string: what the random-logits test below checks field by field.
+const char* kAnswerSchema = R"({"type": "object", "properties": {
+    "id": {"type": "integer", "minimum": 100, "maximum": 999},
+    "score": {"type": "number", "minimum": 0, "maximum": 1},
+    "label": {"type": "string", "enum": ["cat", "dog", "bird"]},
+    "note": {"anyOf": [{"type": "string", "maxLength": 12}, {"type": "null"}]},
+    "point": {"type": "array", "prefixItems": [{"type": "integer", "minimum": -5, "maximum": 5},
+                                               {"type": "boolean"}], "items": false, "minItems": 2},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": 6}, "maxItems": 2}},
+  "required": ["id", "score", "label", "note", "point"], "additionalProperties": false})";
+
+std::shared_ptr<const ReplyGrammar> answer_grammar(const char* schema) {
+  return std::make_shared<ReplyGrammar>(
+      nullptr, compile_schema(nlohmann::ordered_json::parse(schema), false));
+}
+
+}  // namespace
+
+TEST_F(QwenVocabulary, AnswerMaskAgreesWithCheckingEveryToken) {
+  auto g = answer_grammar(kAnswerSchema);
+  for (const char* already :
+       {"", "{", "{\"id\": 1", "{\"id\": 123, \"sc", "{\"id\": 123, \"score\": 0.",
+        "{\"id\": 123, \"score\": 1, \"label\": \"", "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": ",
+        "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": \"ab",
+        "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": null, \"point\": [-",
+        "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": null, \"point\": [3, true]}"}) {
+    SCOPED_TRACE(already);
+    ReplyConstraint constraint(g, *index_, already);
+    const std::vector<uint8_t> mask = constraint.allowed_tokens();
+    size_t allowed = 0;
+    for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id) {
+      ASSERT_EQ(mask[static_cast<size_t>(id)] != 0, constraint.allows(id))
+          << "token " << id << " '" << tokenizer_->token_to_piece(id, true) << "'";
+      allowed += mask[static_cast<size_t>(id)];
+    }
+    EXPECT_GT(allowed, 0u);
+  }
+  // Once the value is complete only the end of the turn may follow.
+  ReplyConstraint done(g, *index_,
+                       "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": null, \"point\": [3, true]}");
+  EXPECT_TRUE(done.allows(tokenizer_->find_token("<|im_end|>")));
+  EXPECT_FALSE(done.allows(tokenizer_->encode(" ", false, false)[0]));
+}
+
+TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidAnswers) {
+  auto g = answer_grammar(kAnswerSchema);
+  const int32_t n_vocab = tokenizer_->n_vocab();
+  std::vector<float> logits(static_cast<size_t>(n_vocab)), saved;
+  constexpr size_t kShift = 1 << 16;
+  std::vector<float> pool(static_cast<size_t>(n_vocab) + kShift);
+  std::mt19937 pool_rng(9);
+  std::normal_distribution<float> noise(0.0f, 3.0f);
+  for (float& p : pool) p = noise(pool_rng);
+  std::set<std::string> labels;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    SamplingParams params;
+    params.temperature = 1.0f;
+    params.seed = seed;
+    Sampler sampler(params, n_vocab);
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    ReplyConstraint constraint(g, *index_);
+    std::vector<int32_t> generated;
+    std::string text;
+    bool ended = false;
+    for (int step = 0; step < 800 && !ended; ++step) {
+      const size_t shift = rng() % kShift;
+      std::copy(pool.begin() + static_cast<std::ptrdiff_t>(shift),
+                pool.begin() + static_cast<std::ptrdiff_t>(shift) + n_vocab, logits.begin());
+      saved = logits;
+      SampledToken tok = sampler.sample(logits, {}, generated);
+      if (!constraint.allows(tok.id)) {
+        logits = saved;
+        constraint.mask(logits);
+        tok = sampler.sample(logits, {}, generated);
+      }
+      constraint.accept(tok.id);
+      ASSERT_TRUE(constraint.active());
+      generated.push_back(tok.id);
+      if (tokenizer_->is_eog(tok.id)) ended = true;
+      else text += tokenizer_->token_to_piece(tok.id);
+    }
+    ASSERT_TRUE(ended) << text;
+    json v = json::parse(text);  // throws (fails the test) on anything but one JSON value
+    ASSERT_TRUE(v.is_object()) << text;
+    EXPECT_TRUE(v.at("id").is_number_integer() && v["id"] >= 100 && v["id"] <= 999) << text;
+    EXPECT_TRUE(v.at("score").is_number() && v["score"] >= 0 && v["score"] <= 1) << text;
+    labels.insert(v.at("label").get<std::string>());
+    EXPECT_TRUE(v.at("note").is_null() || v["note"].is_string()) << text;
+    ASSERT_TRUE(v.at("point").is_array() && v["point"].size() == 2) << text;
+    EXPECT_TRUE(v["point"][0].is_number_integer() && v["point"][0] >= -5 && v["point"][0] <= 5);
+    EXPECT_TRUE(v["point"][1].is_boolean());
+    if (v.contains("tags")) EXPECT_LE(v["tags"].size(), 2u);
+    for (auto it = v.begin(); it != v.end(); ++it)
+      EXPECT_TRUE(it.key() == "id" || it.key() == "score" || it.key() == "label" ||
+                  it.key() == "note" || it.key() == "point" || it.key() == "tags");
+  }
+  EXPECT_GE(labels.size(), 2u);
 }
