@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -14,9 +15,10 @@ namespace toolgate::engine::constrained {
 namespace {
 
 constexpr int32_t kNone = -1;
-// Work units (closure steps and range events) one compile may spend before it gives up: a
-// pattern within the state caps can still make each DFA state cost thousands of NFA steps.
-constexpr uint64_t kMaxWork = 40'000'000;
+// Work units (closure steps, range events, NFA states sorted and hashed as keys) one compile may
+// spend before it gives up: within the state caps, a pattern like (?:.?){1000} keeps ~1000 NFA
+// states live in every DFA state. 2M units are 5-20 ms; each format needs less than 50k.
+constexpr uint64_t kMaxWork = 2'000'000;
 
 struct NfaState {
   int32_t set = kNone;  // >= 0: consumes one code point of sets[set] and goes to out
@@ -175,6 +177,7 @@ class RegexDfaBuilder {
       }
     }
     std::sort(out.begin(), out.end());
+    work_ += out.size() * 8;
   }
 
   // The DFA state for the NFA states reached by one move, created on first sight.
@@ -195,46 +198,83 @@ class RegexDfaBuilder {
     ids_.emplace(scratch_, 0);
     dfa_sets_.push_back(scratch_);
 
+    // The consuming NFA states of a DFA state are grouped by their code-point set: the copies
+    // that {m,n} makes of one atom share it, so however many of them are live at once, each set
+    // is swept once. A sweep over the sets' range boundaries then finds each stretch of code
+    // points with the same groups open, and so the same move.
     struct Event {
       uint32_t at;
-      int32_t target;
-      int32_t delta;  // +1: a range begins at `at`; -1: one ended just before it
+      int32_t group;
+      bool begins;  // a range of the group's set begins at `at`, or ended just before it
     };
+    std::vector<std::pair<const CodeSet*, int32_t>> consuming;  // (set, NFA state after it)
+    std::vector<int32_t> targets;       // group g moves to targets[group_begin[g] ..]
+    std::vector<uint32_t> group_begin;  // .. up to targets[group_begin[g + 1]]
     std::vector<Event> events;
-    std::vector<std::pair<int32_t, int32_t>> active;  // (NFA target, open ranges), sorted
+    std::vector<int32_t> active;  // groups inside one of their ranges, sorted
     std::vector<int32_t> moved;
+    const auto by_set = [](const std::pair<const CodeSet*, int32_t>& a,
+                           const std::pair<const CodeSet*, int32_t>& b) {
+      if (a.first != b.first) return std::less<const CodeSet*>()(a.first, b.first);
+      return a.second < b.second;
+    };
     for (size_t d = 0; d < dfa_sets_.size(); ++d) {
       RawState raw;
-      events.clear();
+      consuming.clear();
       for (int32_t s : dfa_sets_[d]) {
         if (s == accept_) {
           raw.accepting = true;
-          continue;
-        }
-        for (const CodeRange& r : *sets_[nfa_[s].set]) {
-          events.push_back({r.lo, nfa_[s].out, +1});
-          events.push_back({r.hi + 1, nfa_[s].out, -1});
+        } else {
+          consuming.emplace_back(sets_[nfa_[s].set], nfa_[s].out);
         }
       }
-      work_ += events.size();
+      std::sort(consuming.begin(), consuming.end(), by_set);
+      targets.clear();
+      group_begin.clear();
+      events.clear();
+      for (size_t i = 0; i < consuming.size();) {
+        const auto group = static_cast<int32_t>(group_begin.size());
+        const CodeSet* set = consuming[i].first;
+        group_begin.push_back(static_cast<uint32_t>(targets.size()));
+        for (; i < consuming.size() && consuming[i].first == set; ++i) {
+          if (targets.size() == group_begin.back() || targets.back() != consuming[i].second) {
+            targets.push_back(consuming[i].second);
+          }
+        }
+        for (const CodeRange& r : *set) {
+          events.push_back({r.lo, group, true});
+          events.push_back({r.hi + 1, group, false});
+        }
+      }
+      group_begin.push_back(static_cast<uint32_t>(targets.size()));
+      work_ += events.size() + targets.size();
       std::sort(events.begin(), events.end(),
                 [](const Event& a, const Event& b) { return a.at < b.at; });
       active.clear();
       for (size_t i = 0; i < events.size();) {
         const uint32_t at = events[i].at;
         for (; i < events.size() && events[i].at == at; ++i) {
-          auto it = std::lower_bound(active.begin(), active.end(),
-                                     std::pair<int32_t, int32_t>{events[i].target, INT32_MIN});
-          if (it != active.end() && it->first == events[i].target) {
-            it->second += events[i].delta;
-            if (it->second == 0) active.erase(it);
+          // A set's ranges are disjoint and never adjacent, so a group is open at most once.
+          auto it = std::lower_bound(active.begin(), active.end(), events[i].group);
+          if (events[i].begins) {
+            active.insert(it, events[i].group);
           } else {
-            active.insert(it, {events[i].target, events[i].delta});
+            active.erase(it);
           }
         }
         if (active.empty() || i == events.size()) continue;
         moved.clear();
-        for (const auto& a : active) moved.push_back(a.first);
+        for (int32_t g : active) {
+          moved.insert(moved.end(), targets.begin() + group_begin[g],
+                       targets.begin() + group_begin[g + 1]);
+        }
+        if (active.size() > 1) {
+          std::sort(moved.begin(), moved.end());
+          moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+          work_ += moved.size() * 8;  // the sort
+        }
+        work_ += moved.size() * 2;  // hashing and comparing it as a key
+        if (work_ > kMaxWork) return fail_work(error);
         const std::optional<uint32_t> next = target_of(moved);
         if (!next) {
           if (error) *error = too_large("DFA states", Regex::kMaxStates, 0);
@@ -248,12 +288,15 @@ class RegexDfaBuilder {
         }
       }
       raw_.push_back(std::move(raw));
-      if (work_ > kMaxWork) {
-        if (error) *error = "pattern too complex to compile (work limit) at offset 0";
-        return false;
-      }
+      if (work_ > kMaxWork) return fail_work(error);
     }
     return true;
+  }
+
+  static bool fail_work(std::string* error) {
+    if (error)
+      *error = "pattern too complex to compile (too many NFA states live at once) at offset 0";
+    return false;
   }
 
   // Drops the states from which no accepting state is reachable and numbers the rest in

@@ -25,7 +25,8 @@
 // lookahead and lookbehind, \b \B outside classes, ^ or $ anywhere else, inline flags (?i),
 // \p{..} \P{..}, lone ] { } (escape them), unknown escapes, broken UTF-8, lone surrogates,
 // nesting deeper than kMaxNesting groups, and patterns whose automaton grows too large
-// (kMaxNfaStates after expanding the counted repetitions, kMaxStates DFA states). A pattern that
+// (kMaxNfaStates after expanding the counted repetitions, kMaxStates DFA states, or so many NFA
+// states live at once, as in (?:.?){1000}, that compiling would take milliseconds). A pattern that
 // matches no string at all (e.g. []) is refused too, since nothing could be generated.
 //
 // Surrogate code points (U+D800..U+DFFF) are never in the alphabet: they are not characters a

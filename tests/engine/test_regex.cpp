@@ -290,6 +290,7 @@ TEST(Regex, RefusesUnsupportedConstructsNamingThemAndTheirOffset) {
       {"[]", 0, "matches no string"},
       {"(a{1000}){100}", 0, "NFA states"},
       {"(?:a|b)*a(?:a|b){12}", 0, "DFA states"},
+      {"(?:.?){1000}", 0, "too complex"},
       {std::string(65, '(') + "a" + std::string(65, ')'), 64, "nested deeper"},
   };
   for (const Refusal& r : refusals) {
