@@ -385,6 +385,7 @@ std::optional<Regex> Regex::compile(std::string_view pattern, std::string* error
 }
 
 uint32_t Regex::step(uint32_t state, uint32_t cp) const {
+  if (state >= state_count()) return kDead;  // kDead stays dead
   const auto es = edges(state);
   auto it = std::upper_bound(es.begin(), es.end(), cp,
                              [](uint32_t c, const Edge& e) { return c < e.lo; });
@@ -394,6 +395,7 @@ uint32_t Regex::step(uint32_t state, uint32_t cp) const {
 }
 
 bool Regex::can_step_in(uint32_t state, uint32_t lo, uint32_t hi) const {
+  if (state >= state_count()) return false;
   const auto es = edges(state);
   auto it = std::lower_bound(es.begin(), es.end(), lo,
                              [](const Edge& e, uint32_t c) { return e.hi < c; });

@@ -60,10 +60,12 @@ class Regex {
   static std::optional<Regex> compile(std::string_view pattern, std::string* error);
 
   uint32_t start() const { return 0; }
-  // Next state after code point cp, or kDead. Only states from which an accepting state is
-  // reachable exist, so any state other than kDead can still be completed.
+  // Next state after code point cp, or kDead (also from kDead). Only states from which an
+  // accepting state is reachable exist, so any state other than kDead can still be completed.
   uint32_t step(uint32_t state, uint32_t cp) const;
-  bool accepting(uint32_t state) const { return accepting_[state] != 0; }
+  bool accepting(uint32_t state) const {
+    return state < accepting_.size() && accepting_[state] != 0;
+  }
   // Whether some code point in [lo, hi] leads to a live state: lets a caller refuse a UTF-8
   // lead byte or a partial \u escape as soon as none of the code points it can still become fit.
   bool can_step_in(uint32_t state, uint32_t lo, uint32_t hi) const;

@@ -392,6 +392,10 @@ TEST(Regex, EveryStateCanStillBeCompletedAndEdgesAreWellFormed) {
   const Regex re = must_compile("a[]|ab");
   EXPECT_EQ(re.step(re.step(re.start(), 'a'), 'c'), Regex::kDead);
   EXPECT_EQ(re.state_count(), 3u);
+  // kDead is absorbing, so a caller may keep stepping without checking each time.
+  EXPECT_EQ(re.step(Regex::kDead, 'a'), Regex::kDead);
+  EXPECT_FALSE(re.accepting(Regex::kDead));
+  EXPECT_FALSE(re.can_step_in(Regex::kDead, 0, 0x10FFFF));
 }
 
 TEST(Regex, CanStepInRefusesALeadByteWhoseCodePointsAllFail) {
