@@ -2,7 +2,9 @@
 // A regular expression compiled to a DFA over Unicode code points, for FULL matching of a string:
 // the JSON-schema `pattern` keyword (and `format`, through format_regex()) enforced while a model
 // writes the string. A string the DFA accepts also matches the pattern under ECMAScript's
-// unanchored search with the "u" flag (what ajv runs), because a full match is a match.
+// unanchored search with the "u" flag (what ajv runs), because a full match is a match. For a
+// pattern anchored at both ends the two languages are equal; without anchors ajv also takes
+// strings that merely contain a match, of which the DFA admits none (a subset, by design).
 //
 // The documented regex subset (ECMAScript syntax, "u"-flag meaning; anything else is refused):
 //   literals        any code point, written as UTF-8 in the pattern
