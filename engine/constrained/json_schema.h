@@ -7,7 +7,9 @@
 // additionalProperties, anyOf / oneOf (oneOf is read as anyOf: exclusivity is not enforced),
 // local $ref into the document ($defs, definitions, any JSON pointer; recursion allowed),
 // allOf of a single schema, items, prefixItems, minItems / maxItems, minLength / maxLength,
-// pattern and format (regex.h; date, date-time, time, uuid, email, ipv4),
+// pattern (the regex subset documented in regex.h, matched against the whole string) and
+// format (date, date-time, time, uuid, email, ipv4, ipv6, hostname: regexes accepting a subset
+// of what ajv-formats accepts),
 // minimum / maximum / exclusiveMinimum / exclusiveMaximum (numbers within ±1e15; a bounded
 // number is written without exponent).
 // Annotations (title, description, default, examples, $schema, $id, $comment, ...) and unknown

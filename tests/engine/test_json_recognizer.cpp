@@ -437,3 +437,61 @@ TEST(JsonSchemaKeywords, RootScalarsEndWhereTheTextEnds) {
   EXPECT_TRUE(ok(json::parse(R"({"type":"boolean"})"), "false"));
   EXPECT_TRUE(bad(json::parse(R"({"type":"boolean"})"), "fals"));
 }
+
+TEST(JsonSchemaKeywords, PatternsMatchTheWholeString) {
+  json sku = json::parse(R"({"type":"string","pattern":"^[A-Z]{3}-[0-9]{4}$"})");
+  EXPECT_TRUE(ok(sku, R"("ABC-1234")"));
+  EXPECT_TRUE(bad(sku, R"("ABC-123")"));
+  EXPECT_TRUE(bad(sku, R"("abc-1234")"));
+  EXPECT_TRUE(bad(sku, R"("ABC-12345")"));
+  // Escapes are decoded before the pattern sees them: \u0041 is 'A', \n is a newline.
+  EXPECT_TRUE(ok(sku, R"("\u0041BC-1234")"));
+  json lines = json::parse(R"({"type":"string","pattern":"^a\\nb$"})");
+  EXPECT_TRUE(ok(lines, R"("a\nb")"));
+  EXPECT_TRUE(bad(lines, R"("ab")"));
+  // UTF-8: a lead byte no allowed character can start is refused at once.
+  json accents = json::parse(R"({"type":"string","pattern":"^[a-zé]+$"})");
+  EXPECT_TRUE(ok(accents, "\"caf\xC3\xA9\""));
+  EXPECT_TRUE(bad(accents, "\"caf\xC3\xA8\""));  // è
+  SchemaSet set;
+  JsonRecognizer r;
+  r.start(set.compile(accents));
+  ASSERT_NE(r.feed('"'), JsonRecognizer::Result::Reject);
+  JsonRecognizer emoji = r;
+  EXPECT_EQ(emoji.feed(0xF0), JsonRecognizer::Result::Reject);  // no 4-byte character fits
+  EXPECT_NE(r.feed(0xC3), JsonRecognizer::Result::Reject);       // é may still come
+  EXPECT_EQ(r.feed('"'), JsonRecognizer::Result::Reject);        // but the string cannot end
+}
+
+TEST(JsonSchemaKeywords, FormatsFollowTheirRegex) {
+  json date = json::parse(R"({"type":"string","format":"date"})");
+  EXPECT_TRUE(ok(date, R"("2024-03-15")"));
+  EXPECT_TRUE(bad(date, R"("2024-13-01")"));
+  EXPECT_TRUE(bad(date, R"("2024-02-30")"));
+  EXPECT_TRUE(bad(date, R"("15/03/2024")"));
+  json uuid = json::parse(R"({"type":"string","format":"uuid"})");
+  EXPECT_TRUE(ok(uuid, R"("123e4567-e89b-12d3-a456-426614174000")"));
+  EXPECT_TRUE(bad(uuid, R"("123e4567e89b12d3a456426614174000")"));
+  json ip = json::parse(R"({"type":"string","format":"ipv4"})");
+  EXPECT_TRUE(ok(ip, R"("192.168.1.20")"));
+  EXPECT_TRUE(bad(ip, R"("256.1.1.1")"));
+  json email = json::parse(R"({"type":"string","format":"email"})");
+  EXPECT_TRUE(ok(email, R"("ada.lovelace@example.org")"));
+  EXPECT_TRUE(bad(email, R"("ada@")"));
+  json dt = json::parse(R"({"type":"string","format":"date-time"})");
+  EXPECT_TRUE(ok(dt, R"("2024-03-15T09:30:00Z")"));
+  EXPECT_TRUE(bad(dt, R"("2024-03-15 09:30")"));
+}
+
+TEST(JsonSchemaKeywords, PatternStringsAreNotPlainStrings) {
+  // The string-safe shortcut of the constraint must not apply inside a pattern.
+  SchemaSet set;
+  JsonRecognizer r;
+  r.start(set.compile(json::parse(R"({"type":"string","pattern":"^[0-9]+$"})")));
+  ASSERT_NE(r.feed('"'), JsonRecognizer::Result::Reject);
+  EXPECT_FALSE(r.in_plain_string());
+  JsonRecognizer plain;
+  plain.start(set.compile(json::parse(R"({"type":"string"})")));
+  ASSERT_NE(plain.feed('"'), JsonRecognizer::Result::Reject);
+  EXPECT_TRUE(plain.in_plain_string());
+}

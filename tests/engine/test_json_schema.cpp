@@ -45,7 +45,9 @@ TEST(JsonSchemaCompiler, SupportedSchemasCompileWithoutIssues) {
            R"({"type":"array","prefixItems":[{"const":1}],"items":false,"minItems":1})",
            R"({"type":["string","null"],"enum":["a",null]})",
            R"({"allOf":[{"type":"boolean"}]})",
-           R"({"type":"object","properties":{"x":{"type":"integer"}},"unknownKeyword":1})"}) {
+           R"({"type":"object","properties":{"x":{"type":"integer"}},"unknownKeyword":1})",
+           R"({"type":"string","pattern":"^[A-Z]{3}-[0-9]{4}$"})",
+           R"({"type":"string","format":"date-time"})"}) {
     EXPECT_TRUE(issues_of(s).empty()) << s;
   }
 }
@@ -131,4 +133,11 @@ TEST(SchemaCache, ARepeatedSchemaIsCompiledOnce) {
   cache.get(a, false, {}, &fresh);
   EXPECT_TRUE(fresh);
   EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(JsonSchemaCompiler, PatternsOutsideTheSubsetAreUnsupported) {
+  auto issues = issues_of(R"({"type":"object","properties":{"x":{"type":"string",
+      "pattern":"^(?=a)b$"}}})");
+  ASSERT_TRUE(has_issue(issues, SchemaIssue::Kind::Unsupported, "properties.x.pattern"));
+  EXPECT_NE(issues[0].message.find("offset"), std::string::npos) << issues[0].message;
 }
