@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   auto dialect = make_tool_dialect(file->get_string("tokenizer.chat_template").value_or(""),
                                    file->get_string("general.architecture").value_or(""));
   std::vector<ToolSpec> tools;
-  for (const auto& t : nlohmann::json::parse(kTools)) tools.push_back({t["name"], t["parameters"]});
+  // ordered_json: properties keep their declared order, which the constraint enforces.
+  for (const auto& t : nlohmann::ordered_json::parse(kTools))
+    tools.push_back({t["name"].get<std::string>(), t["parameters"]});
 
   struct Replay {
     ConstraintMode mode;
