@@ -133,9 +133,7 @@ class EngineReplyConstraints final : public ReplyConstraints {
         options.tools.push_back(std::move(tool));
       }
       options.only = spec.tools->only;
-      // Beside an answer, calls start at the first byte: the answer replaces free text.
-      options.mode = spec.tools->forced || spec.answer ? c::ConstraintMode::Forced
-                                                       : c::ConstraintMode::Lazy;
+      options.mode = spec.tools->forced ? c::ConstraintMode::Forced : c::ConstraintMode::Lazy;
       options.parallel = spec.tools->parallel;
       try {
         calls = std::make_shared<c::ToolCallGrammar>(options);

@@ -1,8 +1,9 @@
 #pragma once
 // What a constrained reply may be: tool calls in the model's dialect (tool_call_grammar.h), a
 // JSON value following a response schema (response_format; json_recognizer.h), or either of
-// the two (tools offered with tool_choice "auto" and a response_format: the reply is calls or
-// the answer, decided by its first bytes).
+// the two (tools offered with tool_choice "auto" and a response_format): the reply is the
+// answer, or one or more calls and nothing else (any call form the dialect's lazy grammar
+// takes: tagged, or a bare / fenced JSON call where one may stand), decided by its first bytes.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,8 +17,7 @@ namespace toolgate::engine::constrained {
 
 class ReplyGrammar {
  public:
-  // At least one of the two. With both, `calls` must be Forced (calls from the first byte):
-  // the answer takes the place of free text. Throws std::invalid_argument otherwise.
+  // At least one of the two (throws std::invalid_argument otherwise).
   ReplyGrammar(std::shared_ptr<const ToolCallGrammar> calls,
                std::shared_ptr<const CompiledSchema> answer);
   explicit ReplyGrammar(std::shared_ptr<const ToolCallGrammar> calls)
@@ -53,6 +53,7 @@ class ReplyState {
   JsonRecognizer answer_;
   bool calls_alive_ = false;
   bool answer_alive_ = false;
+  bool with_answer_ = false;
 };
 
 }  // namespace toolgate::engine::constrained

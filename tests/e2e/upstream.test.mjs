@@ -192,4 +192,28 @@ describe('upstream models through toolgate', { skip: skip ?? false, timeout: 600
     assert.equal(after, before + 1, 'B did not see the forwarded request go away');
     assert.equal(await metric(b.baseURL, 'toolgate:num_requests_running'), 0);
   });
+  test('response_format is passed through to the upstream, which enforces it', async () => {
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 20 }, country: { type: 'string', enum: ['FR', 'DE', 'IT'] } },
+      required: ['city', 'country'],
+      additionalProperties: false,
+    };
+    const r = await clientA.chat.completions.create(ask('remote-smol', {
+      max_tokens: 60,
+      response_format: { type: 'json_schema', json_schema: { name: 'capital', schema, strict: true } },
+    }));
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    const v = JSON.parse(r.choices[0].message.content);
+    assert.deepEqual(Object.keys(v), ['city', 'country']);
+    assert.ok(['FR', 'DE', 'IT'].includes(v.country));
+    // A strict schema B refuses comes back as B's 400, naming the keyword.
+    await assert.rejects(
+      clientA.chat.completions.create(ask('remote-smol', {
+        response_format: { type: 'json_schema', json_schema: { name: 'x', strict: true,
+          schema: { type: 'object', properties: { n: { type: 'integer', multipleOf: 2 } } } } },
+      })),
+      (e) => e.status === 400 && e.param === 'response_format.json_schema.schema.properties.n.multipleOf',
+    );
+  });
 });

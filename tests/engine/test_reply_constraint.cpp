@@ -341,3 +341,26 @@ TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidAnswers) {
   }
   EXPECT_GE(labels.size(), 2u);
 }
+
+TEST_F(QwenVocabulary, AnswerBesideLazyCallsCannotSlipIntoFreeText) {
+  auto calls = grammar(ConstraintMode::Lazy);
+  auto answer = compile_schema(nlohmann::ordered_json::parse(R"({"type":"object","properties":{
+      "result":{"type":"integer"},"explanation":{"type":"string"}},"required":["result","explanation"],
+      "additionalProperties":false})"), false);
+  auto g = std::make_shared<ReplyGrammar>(calls, answer);
+  ReplyConstraint c(g, *index_, "\n{\"result\":7006652");
+  const auto close = tokenizer_->encode("}", false, false);
+  ASSERT_EQ(close.size(), 1u);
+  EXPECT_FALSE(c.allows(close[0]));
+  EXPECT_FALSE(c.allowed_tokens()[static_cast<size_t>(close[0])]);
+  EXPECT_TRUE(c.allows(tokenizer_->encode(",", false, false)[0]));
+  // Beside an answer there is no free text: a reply is the answer or calls only, in any form
+  // (Qwen writes bare JSON calls), and nothing may follow the calls but more calls.
+  ReplyConstraint text(g, *index_);
+  EXPECT_FALSE(text.allows(tokenizer_->encode("Let", false, false)[0]));
+  EXPECT_TRUE(text.allows(tokenizer_->find_token("<tool_call>")));
+  ReplyConstraint bare(g, *index_, "{\"name\": \"get_time\", \"arguments\": {\"zone\": \"UTC\"}}");
+  EXPECT_TRUE(bare.allows(tokenizer_->find_token("<|im_end|>")));
+  EXPECT_TRUE(bare.allows(tokenizer_->encode("\n", false, false)[0]));
+  EXPECT_FALSE(bare.allows(tokenizer_->encode("Done", false, false)[0]));
+}

@@ -646,10 +646,32 @@ TEST_F(ConstraintFixture, ResponseFormatWithToolsIsEitherCallsOrTheAnswer) {
   ASSERT_TRUE(sink->wait_end());
   auto procs = engine->processors();
   ASSERT_TRUE(procs[0]);
-  EXPECT_FALSE(procs[0]->allows('H'));
+  EXPECT_FALSE(procs[0]->allows(kEos));
   EXPECT_TRUE(procs[0]->allows('<'));  // a call
   EXPECT_TRUE(procs[0]->allows('{'));  // the answer
-  EXPECT_TRUE(feed(*procs[0], "<tool_call>\n{\"name\": \"get_weather\""));
+  EXPECT_FALSE(procs[0]->allows('L'));  // no free text: the answer or calls
+  EXPECT_TRUE(feed(*procs[0], "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                              "{\"city\": \"Oslo\"}}\n</tool_call>"));
+  EXPECT_TRUE(procs[0]->allows(kEos));
+  EXPECT_FALSE(procs[0]->allows('D'));  // nor after the calls
+  // A reply that starts as the answer stays the answer: it cannot turn into free text.
+  auto sink2 = std::make_shared<RecordingSink>();
+  done = {};
+  run({{"tools", json::parse(kWeatherTool)},
+       {"response_format",
+        {{"type", "json_schema"},
+         {"json_schema",
+          {{"name", "r"},
+           {"schema", json::parse(R"({"type":"object","properties":{"a":{"type":"integer"},
+              "b":{"type":"string"}},"required":["a","b"],"additionalProperties":false})")}}}}}},
+      sink2);
+  ASSERT_TRUE(sink2->wait_end());
+  auto p2 = engine->processors().back();
+  ASSERT_TRUE(p2);
+  EXPECT_TRUE(feed(*p2, "{\"a\": 1"));
+  EXPECT_FALSE(p2->allows('}'));  // b is required, and "{"a": 1}" is not a call either
+  EXPECT_TRUE(feed(*p2, ", \"b\": \"x\"}"));
+  EXPECT_TRUE(p2->allows(kEos));
 }
 
 TEST_F(ConstraintFixture, StrictSchemaWithAnUnsupportedKeywordIsA400NamingIt) {
@@ -682,6 +704,37 @@ TEST_F(ConstraintFixture, StrictToolsAreConstrainedEvenWhenTheConfigTurnsItOff) 
   ASSERT_TRUE(procs[0]);
   EXPECT_TRUE(feed(*procs[0], "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\""));
   EXPECT_FALSE(procs[0]->allows('t'));  // only "city"
+}
+
+TEST_F(ConstraintFixture, TheServerToolLoopEndsWithTheAnswerUnderTheSchema) {
+  make_qwen_engine(
+      [](const std::string& prompt) {
+        if (prompt.find("<|im_start|>tool\n5") != std::string::npos)
+          return split("{\"sum\": 5}", 3);
+        return split("<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 2, \"b\": 3}}\n</tool_call>", 5);
+      },
+      {"add"});
+  auto sink = std::make_shared<RecordingSink>();
+  run({{"response_format",
+        {{"type", "json_schema"},
+         {"json_schema",
+          {{"name", "sum"},
+           {"strict", true},
+           {"schema", json::parse(R"({"type":"object","properties":{"sum":{"type":"integer"}},
+              "required":["sum"],"additionalProperties":false})")}}}}}},
+      sink);
+  ASSERT_TRUE(sink->wait_end());
+  ASSERT_EQ(sink->response->status, 200);
+  json j = json::parse(sink->response->body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "{\"sum\": 5}");
+  EXPECT_EQ(j["choices"][0]["message"]["toolgate_tool_runs"].size(), 1u);
+  auto procs = engine->processors();
+  ASSERT_EQ(procs.size(), 2u);
+  for (auto& p : procs) {
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->allows('T'));  // every round: calls or the answer, never text
+    EXPECT_TRUE(p->allows('{'));
+  }
 }
 
 }  // namespace
