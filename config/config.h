@@ -26,8 +26,20 @@ struct ServerConfig {
   int max_queue = 256;
   int max_tokens_per_request = 4096;
   int max_tool_rounds = 5;
+  bool web_ui = true;  // the built-in chat page at /
 
   bool operator==(const ServerConfig&) const = default;
+};
+
+// Stored chat completions (SQLite). Off unless a config turns it on; default.yaml does.
+struct StoreConfig {
+  bool enabled = false;
+  // The database file. A relative path is relative to the working directory (the store is the
+  // run's data, not part of the deployment's files), unlike model paths.
+  std::string path = "toolgate.db";
+  int retention_days = 0;  // 0 = keep forever
+
+  bool operator==(const StoreConfig&) const = default;
 };
 
 struct LoggingConfig {
@@ -114,6 +126,7 @@ struct Config {
   EngineSettings engine;
   std::vector<ModelConfig> models;
   ToolsConfig tools;
+  StoreConfig store;
   std::string source;  // the file it came from ("<command line>" when built from flags alone)
 
   bool operator==(const Config&) const = default;
