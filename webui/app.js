@@ -149,7 +149,7 @@
       rename.addEventListener('click', () => renameConversation(c));
       const del = document.createElement('button');
       del.type = 'button';
-      del.textContent = '🗑';
+      del.textContent = '✕';
       del.setAttribute('aria-label', 'Delete');
       del.addEventListener('click', () => deleteConversation(c));
       actions.append(rename, del);
@@ -186,8 +186,10 @@
         .filter((m) => m.role === 'user' || m.role === 'assistant')
         .map((m) => ({ role: m.role, content: m.content ?? '' })),
     };
+    const usage = completion.usage;
     state.conversation.messages.push({
       role: 'assistant', content: answer.content ?? '', runs: answer.toolgate_tool_runs ?? [],
+      stats: usage ? `${usage.completion_tokens} tokens · ${completion.model}` : '',
     });
     renderConversation();
     document.querySelectorAll('#conversations li').forEach((li) =>

@@ -82,6 +82,13 @@ async function launch(args, port, timeoutMs = 120_000, { terminal = false } = {}
     port,
     baseURL,
     log: () => log,
+    // Sends `signal` (default SIGKILL: a crash) and resolves once the process is gone.
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      return exited;
+    },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,0 +1,140 @@
+// The built-in web chat in a real browser: Debian's chromium, headless, driven by
+// playwright-core. Opens /, enters the API key, picks the model, sends a message and watches
+// the answer stream in over several steps, stops a long answer (the server's running count
+// drops back to 0), reloads, finds the conversation in the list and opens its history; and
+// checks the phone-width layout. Saves docs/web-chat.png (when TOOLGATE_SCREENSHOT_DIR or the
+// source dir is known).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { API_KEY, defaultModelPath, freePort, metric, skipReason, startServerWithConfig } from './server.mjs';
+
+const CHROMIUM = process.env.TOOLGATE_CHROMIUM ?? '/usr/bin/chromium';
+let playwright = null;
+try {
+  playwright = await import('playwright-core');
+} catch { /* reported as a skip below */ }
+const skip = skipReason() ??
+  (existsSync(CHROMIUM) ? null : `no browser at ${CHROMIUM} (apt-get install chromium)`) ??
+  (playwright ? null : 'playwright-core is not installed (npm ci)');
+
+const MODEL = 'smollm2-135m-instruct';
+const FIRST = 'Write a Python function that squares a number.';
+
+describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_000 }, () => {
+  let server, browser, page;
+
+  before(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-webui-'));
+    const port = await freePort();
+    server = await startServerWithConfig({
+      server: { host: '127.0.0.1', port, api_keys: [API_KEY], max_tokens_per_request: 400 },
+      engine: { kv_budget_bytes: 64 * 1024 * 1024 },
+      models: [
+        { id: 'another-name', path: defaultModelPath() },
+        { id: MODEL, path: defaultModelPath() },
+      ],
+      store: { enabled: true, path: path.join(dir, 'store.db') },
+    });
+    browser = await playwright.chromium.launch({
+      executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server) {
+      const code = await server.stop();
+      assert.equal(code, 0, `toolgate exit code ${code}; log:\n${server.log()}`);
+    }
+  });
+
+  // Lengths of the answer's text seen while it streams, until it is done or stopped.
+  async function watchAnswer(locator, until) {
+    const lengths = [];
+    for (;;) {
+      const [text, cls] = await Promise.all([locator.locator('.body').innerText(), locator.getAttribute('class')]);
+      if (lengths.at(-1) !== text.length) lengths.push(text.length);
+      if (until(cls, text)) return lengths;
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  test('asks for the key, streams an answer, stops a long one, keeps the history', async () => {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(server.baseURL + '/');
+    // The server wants a key: the page asks for it (and keeps it in localStorage only).
+    await page.locator('#key-dialog').waitFor({ state: 'visible' });
+    await page.fill('#api-key', API_KEY);
+    await page.click('#key-save');
+    await page.waitForFunction(() => document.querySelectorAll('#model option').length === 2);
+    assert.ok(!page.url().includes(API_KEY));
+    await page.selectOption('#model', MODEL);
+
+    await page.fill('#prompt', FIRST);
+    await page.press('#prompt', 'Enter');
+    const first = page.locator('.msg.assistant').first();
+    const lengths = await watchAnswer(first, (cls) => cls.includes('done'));
+    assert.ok(lengths.filter((n) => n > 0).length >= 3, `text grew in steps: ${lengths}`);
+    const stats = await first.locator('.stats').innerText();
+    assert.match(stats, /TTFT \d+ ms/);
+    assert.match(stats, /tokens\/s/);
+    const firstAnswer = (await first.locator('.body').innerText()).trim();
+    assert.ok(firstAnswer.length > 0);
+
+    // A long answer, stopped while it streams: the request is aborted and the server frees it.
+    await page.fill('#prompt', 'Write a very long story about a dragon and a knight, with many chapters.');
+    await page.press('#prompt', 'Enter');
+    const second = page.locator('.msg.assistant').nth(1);
+    await page.waitForFunction(() => document.querySelectorAll('.msg.assistant')[1]?.querySelector('.body').innerText.length > 20);
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelectorAll('.msg.assistant')[1]?.classList.contains('stopped'));
+    const stoppedText = await second.locator('.body').innerText();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await second.locator('.body').innerText(), stoppedText, 'no text after Stop');
+    assert.match(await second.locator('.stats').innerText(), /stopped/);
+    let running = null;
+    for (let i = 0; i < 50 && running !== 0; i++) {
+      running = await metric(server.baseURL, 'toolgate:num_requests_running');
+      if (running !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(running, 0, 'the stopped generation is no longer running');
+
+    // Reload: the conversation is listed (from the store), and opening it shows its history.
+    await page.reload();
+    const item = page.locator('#conversations li').first();
+    await item.waitFor();
+    assert.equal(await item.locator('.title').innerText(), FIRST);
+    assert.equal(await page.locator('.msg').count(), 0);
+    await item.locator('.title').click();
+    await page.locator('.msg.assistant').first().waitFor();
+    const texts = await page.locator('.msg').allInnerTexts();
+    assert.equal(texts[0].trim(), FIRST);
+    assert.equal((await page.locator('.msg.assistant .body').first().innerText()).trim(), firstAnswer);
+    assert.match(await page.locator('.msg.assistant .stats').first().innerText(), /\d+ tokens/);
+    assert.deepEqual(errors, []);
+
+    const docs = process.env.TOOLGATE_SOURCE_DIR ? path.join(process.env.TOOLGATE_SOURCE_DIR, 'docs') : null;
+    if (docs && existsSync(docs)) await page.screenshot({ path: path.join(docs, 'web-chat.png') });
+  });
+
+  test('fits a phone-width screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: 375, height: 740 }, isMobile: true });
+    await phone.addInitScript((key) => localStorage.setItem('toolgate.apiKey', key), API_KEY);
+    await phone.goto(server.baseURL + '/');
+    await phone.waitForFunction(() => document.querySelectorAll('#model option').length === 2);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+    assert.ok(await phone.locator('#open-sidebar').isVisible());
+    assert.ok(!(await phone.locator('#conversations').isVisible()) ||
+      (await phone.locator('#sidebar').boundingBox()).x < 0, 'the list is tucked away');
+    await phone.click('#open-sidebar');
+    await phone.locator('#conversations li').first().waitFor({ state: 'visible' });
+    await phone.close();
+  });
+});
