@@ -3,8 +3,8 @@
 // delete — and a second API key that sees none of it. Also export to fine-tuning JSONL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -197,6 +197,30 @@ describe('stored chat completions with the openai SDK', { skip: skip ?? false, t
     run('0.5');
     assert.deepEqual(read('train.jsonl'), train);
     assert.deepEqual(read('valid.jsonl'), valid);
+  });
+
+  test('a locked database: 503 for store writes, chat completions keep working', { skip: !existsSync('/usr/bin/sqlite3') && 'no sqlite3 CLI' }, async () => {
+    // Another process holds the write lock (as a stuck backup or a second writer would).
+    const locker = spawn('/usr/bin/sqlite3', [config.store.path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT 42;\n');
+    await new Promise((resolve) => locker.stdout.once('data', resolve));
+    try {
+      await assert.rejects(client.chat.completions.update(created[0], { metadata: { x: 'y' } }),
+        (e) => e.status === 503 && e.error?.type === 'server_error');
+      const plain = await client.chat.completions.create({ ...ask('Say ok.'), store: false });
+      assert.ok(plain.choices[0].message.content !== undefined);
+      // Storing fails (logged) but the answer still arrives.
+      const stored = await client.chat.completions.create(ask('Say ok.'));
+      assert.equal(stored.object, 'chat.completion');
+      // Reads are not blocked by a writer (WAL).
+      assert.equal((await client.chat.completions.retrieve(created[0])).id, created[0]);
+    } finally {
+      locker.stdin.end('ROLLBACK;\n');
+      await new Promise((resolve) => locker.once('exit', resolve));
+    }
+    assert.match(server.log(), /store: transaction of \d+ write\(s\) failed/);
+    const updated = await client.chat.completions.update(created[0], { metadata: { tag, kind: 'renamed', title: 'Colours' } });
+    assert.equal(updated.metadata.title, 'Colours');
   });
 
   test('delete removes it from retrieve and list', async () => {
