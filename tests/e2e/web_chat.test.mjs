@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -22,12 +23,41 @@ const skip = skipReason() ??
   (playwright ? null : 'playwright-core is not installed (npm ci)');
 
 const MODEL = 'smollm2-135m-instruct';
+const TOOLS_MODEL = 'scripted-tools';
+
+// A scripted OpenAI-compatible upstream: it asks for the calculator, then answers with the
+// tool's result, so the page's display of a server tool run is checked deterministically.
+function startScriptedUpstream() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const { messages } = JSON.parse(body);
+      const tool = messages.find((m) => m.role === 'tool');
+      const message = tool
+        ? { role: 'assistant', content: `**1234 × 5678** is \`${tool.content}\`.` }
+        : {
+          role: 'assistant', content: null,
+          tool_calls: [{ id: 'call_1', type: 'function',
+            function: { name: 'calculator', arguments: '{"expression":"1234*5678"}' } }],
+        };
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({
+        id: 'chatcmpl-scripted', object: 'chat.completion', created: 1, model: 'scripted',
+        choices: [{ index: 0, message, finish_reason: tool ? 'stop' : 'tool_calls' }],
+        usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 },
+      }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
 const FIRST = 'Write a Python function that squares a number.';
 
 describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_000 }, () => {
-  let server, browser, page;
+  let server, browser, page, upstream;
 
   before(async () => {
+    upstream = await startScriptedUpstream();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-webui-'));
     const port = await freePort();
     server = await startServerWithConfig({
@@ -36,7 +66,12 @@ describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_0
       models: [
         { id: 'another-name', path: defaultModelPath() },
         { id: MODEL, path: defaultModelPath() },
+        {
+          id: TOOLS_MODEL, server_tools: ['calculator'],
+          upstream: { base_url: `http://127.0.0.1:${upstream.address().port}/v1`, model: 'scripted' },
+        },
       ],
+      tools: { builtin: ['calculator'] },
       store: { enabled: true, path: path.join(dir, 'store.db') },
     });
     browser = await playwright.chromium.launch({
@@ -47,6 +82,7 @@ describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_0
 
   after(async () => {
     await browser?.close();
+    upstream?.close();
     if (server) {
       const code = await server.stop();
       assert.equal(code, 0, `toolgate exit code ${code}; log:\n${server.log()}`);
@@ -72,7 +108,7 @@ describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_0
     await page.locator('#key-dialog').waitFor({ state: 'visible' });
     await page.fill('#api-key', API_KEY);
     await page.click('#key-save');
-    await page.waitForFunction(() => document.querySelectorAll('#model option').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('#model option').length === 3);
     assert.ok(!page.url().includes(API_KEY));
     await page.selectOption('#model', MODEL);
 
@@ -123,11 +159,34 @@ describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_0
     if (docs && existsSync(docs)) await page.screenshot({ path: path.join(docs, 'web-chat.png') });
   });
 
+  test('shows a server tool run, and stores it with the answer (upstream model)', async () => {
+    await page.click('#new-chat');
+    await page.selectOption('#model', TOOLS_MODEL);
+    await page.fill('#prompt', 'What is 1234 * 5678?');
+    await page.press('#prompt', 'Enter');
+    const answer = page.locator('.msg.assistant').last();
+    await page.waitForFunction(() => [...document.querySelectorAll('.msg.assistant')].at(-1)?.classList.contains('done'));
+    const run = answer.locator('.tool-run');
+    assert.equal(await run.count(), 1);
+    assert.match(await run.locator('summary').innerText(), /calculator\(\{"expression":"1234\*5678"\}\)/);
+    assert.match(await run.locator('pre').textContent(), /7006652/);
+    assert.equal(await answer.locator('.body strong').innerText(), '1234 × 5678');
+    assert.match(await answer.locator('.body code').innerText(), /7006652/);
+    // The stored completion has the run too.
+    const headers = { Authorization: `Bearer ${API_KEY}` };
+    const list = await (await fetch(`${server.baseURL}/v1/chat/completions?model=${TOOLS_MODEL}`, { headers })).json();
+    assert.equal(list.data.length, 1);
+    const runs = list.data[0].choices[0].message.toolgate_tool_runs;
+    assert.equal(runs[0].function.name, 'calculator');
+    assert.match(runs[0].output, /7006652/);
+    assert.equal(list.data[0].usage.total_tokens, 56, 'usage of both rounds');
+  });
+
   test('fits a phone-width screen', async () => {
     const phone = await browser.newPage({ viewport: { width: 375, height: 740 }, isMobile: true });
     await phone.addInitScript((key) => localStorage.setItem('toolgate.apiKey', key), API_KEY);
     await phone.goto(server.baseURL + '/');
-    await phone.waitForFunction(() => document.querySelectorAll('#model option').length === 2);
+    await phone.waitForFunction(() => document.querySelectorAll('#model option').length === 3);
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
     assert.ok(await phone.locator('#open-sidebar').isVisible());
