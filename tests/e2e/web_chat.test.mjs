@@ -182,6 +182,27 @@ describe('web chat in a headless browser', { skip: skip ?? false, timeout: 600_0
     assert.equal(list.data[0].usage.total_tokens, 56, 'usage of both rounds');
   });
 
+  test('renames and deletes a conversation from the list', async () => {
+    await page.reload();
+    const items = page.locator('#conversations li');
+    await items.first().waitFor();
+    const count = await items.count();
+    const item = items.filter({ hasText: FIRST });
+    page.once('dialog', (d) => d.accept('Squares'));
+    await item.getByRole('button', { name: 'Rename' }).click();
+    await page.locator('#conversations li', { hasText: 'Squares' }).waitFor();
+    // The new title is the completion's metadata: it survives a reload.
+    await page.reload();
+    const renamed = page.locator('#conversations li', { hasText: 'Squares' });
+    await renamed.waitFor();
+    page.once('dialog', (d) => d.accept());
+    await renamed.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#conversations li').length === n - 1, count);
+    const headers = { Authorization: `Bearer ${API_KEY}` };
+    const left = await (await fetch(`${server.baseURL}/v1/chat/completions?model=${MODEL}`, { headers })).json();
+    assert.equal(left.data.length, 0, 'every completion of the conversation is deleted');
+  });
+
   test('fits a phone-width screen', async () => {
     const phone = await browser.newPage({ viewport: { width: 375, height: 740 }, isMobile: true });
     await phone.addInitScript((key) => localStorage.setItem('toolgate.apiKey', key), API_KEY);

@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <random>
 
+#include "fakes.h"
+#include "gateway/admission_control.h"
 #include "gateway/completion_assembler.h"
+#include "gateway/http_api.h"
+#include "gateway/key_owner.h"
+#include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
 #include "gateway/stored_completions_api.h"
 #include "gateway/storing_sink.h"
@@ -234,6 +239,80 @@ TEST_F(StoredCompletionsTest, EndpointsRetrieveListMessagesUpdateDelete) {
   auto del = run({"DELETE", "/v1/chat/completions/chatcmpl-1", {}, ""});
   EXPECT_EQ(json::parse(del.body)["deleted"], true);
   EXPECT_EQ(run(get).status, 404);
+}
+
+class HttpApiStoreTest : public StoredCompletionsTest {
+ protected:
+  std::unique_ptr<HttpApi> make(bool with_store, bool web_ui = true) {
+    auto api = std::make_unique<HttpApi>(ApiKeyAuth({"k1", "k2"}), CorsPolicy({}), &metrics_,
+                                         &admission_);
+    ServedModel m;
+    m.id = "m";
+    m.engine = &engine_;
+    api->publish(std::make_shared<ModelCatalog>(std::vector<ServedModel>{m}));
+    if (with_store) api->set_store(store_.get());
+    api->set_web_ui(web_ui);
+    return api;
+  }
+  static HttpRequest req(std::string method, std::string target, std::string body = "",
+                         std::string key = "k1") {
+    HttpHeaders h;
+    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
+    return HttpRequest{std::move(method), std::move(target), std::move(h), std::move(body)};
+  }
+  testing::FakeEngine engine_{{}};
+  Metrics metrics_;
+  AdmissionControl admission_{4, 4};
+};
+
+TEST_F(HttpApiStoreTest, StoreTrueCarriesTheIntentWithTheKeysHashAsOwner) {
+  auto api = make(true);
+  auto o = api->handle(req("POST", "/v1/chat/completions",
+                           R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true,"metadata":{"a":"b"}})",
+                           "k2"));
+  auto* start = std::get_if<ChatCompletionStart>(&o.action);
+  ASSERT_TRUE(start);
+  ASSERT_TRUE(start->store);
+  EXPECT_EQ(start->store->owner, sha256_hex("k2"));
+  EXPECT_NE(start->store->owner, sha256_hex("k1"));
+  EXPECT_EQ(start->store->metadata.at("a"), "b");
+}
+
+TEST_F(HttpApiStoreTest, StoreEndpointsNeedAKeyAndRunOffTheIoThread) {
+  auto api = make(true);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "")).action).status, 401);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "bad")).action).status, 401);
+  auto o = api->handle(req("GET", "/v1/chat/completions?limit=5"));
+  auto* deferred = std::get_if<DeferredResponse>(&o.action);
+  ASSERT_TRUE(deferred);
+  EXPECT_EQ(json::parse(deferred->run().body)["object"], "list");
+  // Parameter errors are answered at once.
+  auto bad = api->handle(req("GET", "/v1/chat/completions?limit=500"));
+  EXPECT_EQ(std::get<HttpResponse>(bad.action).status, 400);
+}
+
+TEST_F(HttpApiStoreTest, WithoutAStoreStoreIsIgnoredAndThereIsNoList) {
+  auto api = make(false);
+  auto o = api->handle(req("POST", "/v1/chat/completions",
+                           R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true})"));
+  auto* start = std::get_if<ChatCompletionStart>(&o.action);
+  ASSERT_TRUE(start);
+  EXPECT_FALSE(start->store);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions")).action).status, 405);
+}
+
+TEST_F(HttpApiStoreTest, WebChatIsServedAtTheRootUnlessTurnedOff) {
+  auto api = make(true);
+  auto page = std::get<HttpResponse>(api->handle(req("GET", "/", "", "")).action);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<title>Toolgate chat</title>"), std::string::npos);
+  bool csp = false;
+  for (const auto& [k, v] : page.headers) csp |= k == "Content-Security-Policy";
+  EXPECT_TRUE(csp);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/app.js", "", "")).action).status, 200);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/nope.js", "", "")).action).status, 404);
+  auto off = make(true, false);
+  EXPECT_EQ(std::get<HttpResponse>(off->handle(req("GET", "/", "", "")).action).status, 404);
 }
 
 }  // namespace

@@ -10,7 +10,10 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "store/completion_store.h"
+#include "store/finetune_export.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 
@@ -325,6 +328,49 @@ TEST(CompletionStore, LockedDatabaseFailsWritesButNotReads) {
   other.exec("ROLLBACK");
   EXPECT_EQ(insert_now(s, row("b")), WriteResult::Ok);
   EXPECT_GE(s.write_latency().failed, 2u);
+}
+
+
+TEST(FinetuneExport, ToolRunsBecomeCallsAndResultsBeforeTheAnswer) {
+  StoredCompletion c;
+  c.id = "chatcmpl-1";
+  c.request_json =
+      R"({"messages":[{"role":"user","content":"2+3?"}],"tools":[{"type":"function","function":{"name":"f"}}]})";
+  c.response_json = R"({"choices":[{"message":{"role":"assistant","content":"5",
+    "toolgate_tool_runs":[{"id":"call_a","type":"function","function":{"name":"add","arguments":"{\"a\":2,\"b\":3}"},
+    "ok":true,"output":"5","round":1}]}}]})";
+  auto line = finetune_line(c);
+  ASSERT_TRUE(line);
+  auto j = nlohmann::json::parse(*line);
+  ASSERT_EQ(j["messages"].size(), 4u);
+  EXPECT_EQ(j["messages"][1]["tool_calls"][0]["function"]["name"], "add");
+  EXPECT_EQ(j["messages"][2]["role"], "tool");
+  EXPECT_EQ(j["messages"][2]["tool_call_id"], "call_a");
+  EXPECT_EQ(j["messages"][3], nlohmann::json({{"role", "assistant"}, {"content", "5"}}));
+  EXPECT_EQ(j["tools"][0]["function"]["name"], "f");
+}
+
+TEST(FinetuneExport, RowsWithoutAnAnswerAreSkipped) {
+  StoredCompletion c;
+  c.request_json = R"({"messages":[{"role":"user","content":"x"}]})";
+  c.response_json = R"({"choices":[{"message":{"role":"assistant","content":""}}]})";
+  EXPECT_FALSE(finetune_line(c));
+  c.response_json = "not json";
+  EXPECT_FALSE(finetune_line(c));
+}
+
+TEST(FinetuneExport, SplitIsDeterministicAndNearTheAskedShare) {
+  int valid = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = numbered("chatcmpl-", i);
+    const bool v = in_validation_split(id, 0.1);
+    EXPECT_EQ(v, in_validation_split(id, 0.1));
+    valid += v;
+  }
+  EXPECT_GT(valid, 140);
+  EXPECT_LT(valid, 260);
+  EXPECT_FALSE(in_validation_split("x", 0));
+  EXPECT_TRUE(in_validation_split("x", 1));
 }
 
 }  // namespace
