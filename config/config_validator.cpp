@@ -116,7 +116,8 @@ class Checker {
 
   void check_store(const StoreConfig& s) {
     at_least("store.retention_days", s.retention_days, 0);
-    if (s.enabled && s.path.empty()) fail("store.path", "must name a file when the store is enabled");
+    if (s.enabled && s.path.empty())
+      fail("store.path", "must name a file when the store is enabled");
   }
 
   void check_logging(const LoggingConfig& l) {

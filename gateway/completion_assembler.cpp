@@ -79,8 +79,8 @@ json CompletionAssembler::completion() const {
                        {"logprobs", nullptr},
                        {"finish_reason", c.finish_reason}});
   }
-  json out = {{"id", id_},         {"object", "chat.completion"}, {"created", created_},
-              {"model", model_},   {"choices", std::move(choices)}, {"usage", usage_}};
+  json out = {{"id", id_},       {"object", "chat.completion"},   {"created", created_},
+              {"model", model_}, {"choices", std::move(choices)}, {"usage", usage_}};
   if (!system_fingerprint_.empty()) out["system_fingerprint"] = system_fingerprint_;
   return out;
 }

@@ -23,8 +23,8 @@ std::optional<int64_t> parse_since(const std::string& s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec == std::errc{} && p == s.data() + s.size()) return n;
   std::tm tm{};
-  if (s.size() == 10 && std::sscanf(s.c_str(), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
-                                    &tm.tm_mday) == 3) {
+  if (s.size() == 10 &&
+      std::sscanf(s.c_str(), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) == 3) {
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return static_cast<int64_t>(timegm(&tm));

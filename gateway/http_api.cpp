@@ -4,9 +4,9 @@
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
 #include "gateway/key_owner.h"
+#include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
 #include "gateway/web_ui.h"
-#include "gateway/metrics.h"
 
 namespace toolgate::gateway {
 namespace {

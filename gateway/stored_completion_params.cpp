@@ -47,15 +47,13 @@ std::optional<ApiError> read_page_param(const std::string& key, const std::strin
                                         PageParams& page) {
   if (key == "after") {
     if (!valid_completion_id(value))
-      return ApiError::invalid_request("Invalid 'after': '" + value.substr(0, 140) +
-                                           "' is not a valid id.",
-                                       "after");
+      return ApiError::invalid_request(
+          "Invalid 'after': '" + value.substr(0, 140) + "' is not a valid id.", "after");
     page.after = value;
   } else if (key == "limit") {
     int limit = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-    if (ec != std::errc{} || p != value.data() + value.size() || limit < 1 ||
-        limit > kMaxListLimit)
+    if (ec != std::errc{} || p != value.data() + value.size() || limit < 1 || limit > kMaxListLimit)
       return ApiError::invalid_request("Invalid 'limit': expected an integer from 1 to " +
                                            std::to_string(kMaxListLimit) + ", got '" +
                                            value.substr(0, 40) + "'.",
@@ -64,8 +62,7 @@ std::optional<ApiError> read_page_param(const std::string& key, const std::strin
   } else if (key == "order") {
     if (value != "asc" && value != "desc")
       return ApiError::invalid_request(
-          "Invalid 'order': expected 'asc' or 'desc', got '" + value.substr(0, 40) + "'.",
-          "order");
+          "Invalid 'order': expected 'asc' or 'desc', got '" + value.substr(0, 40) + "'.", "order");
     page.descending = value == "desc";
   }
   return std::nullopt;
@@ -95,8 +92,7 @@ std::variant<store::Metadata, ApiError> parse_metadata(const ordered_json& value
     if (k.empty() || utf8_chars(k) > kMaxMetadataKeyChars)
       return bad_metadata("keys must be 1 to " + std::to_string(kMaxMetadataKeyChars) +
                           " characters long.");
-    if (!v.is_string())
-      return bad_metadata("the value of '" + k + "' must be a string.");
+    if (!v.is_string()) return bad_metadata("the value of '" + k + "' must be a string.");
     const auto& s = v.get_ref<const std::string&>();
     if (utf8_chars(s) > kMaxMetadataValueChars)
       return bad_metadata("the value of '" + k + "' is longer than " +
@@ -146,7 +142,8 @@ std::variant<store::ListQuery, ApiError> parse_list_query(std::string_view query
       q.model = value;
     } else if (key.size() > 10 && key.compare(0, 9, "metadata[") == 0 && key.back() == ']') {
       std::string k = key.substr(9, key.size() - 10);
-      if (k.empty() || utf8_chars(k) > kMaxMetadataKeyChars || utf8_chars(value) > kMaxMetadataValueChars)
+      if (k.empty() || utf8_chars(k) > kMaxMetadataKeyChars ||
+          utf8_chars(value) > kMaxMetadataValueChars)
         return bad_metadata("filter keys must be 1 to 64 characters and values at most 512.");
       q.metadata[k] = value;
       if (q.metadata.size() > kMaxMetadataPairs)

@@ -27,8 +27,8 @@ std::variant<store::Metadata, ApiError> parse_metadata(const nlohmann::ordered_j
 // (metadata is still checked). With it: the intent to store, with `store`/`metadata` removed
 // from `body` and, for a stream, `stream_options.include_usage` turned on (the intent
 // remembers whether the client asked for it).
-std::variant<std::optional<StoreIntent>, ApiError> parse_store_intent(
-    nlohmann::ordered_json& body, const std::string& owner);
+std::variant<std::optional<StoreIntent>, ApiError> parse_store_intent(nlohmann::ordered_json& body,
+                                                                      const std::string& owner);
 
 // `chatcmpl-…` and the ids upstream servers make: 1..128 of [A-Za-z0-9_.:-].
 bool valid_completion_id(std::string_view id);

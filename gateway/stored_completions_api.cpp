@@ -20,8 +20,8 @@ std::string dump_ordered(const ordered_json& j) {
 }
 
 ApiError not_found(const std::string& id) {
-  return ApiError{404, "No chat completion found with id '" + id + "'.",
-                  "invalid_request_error", std::nullopt, "not_found"};
+  return ApiError{404, "No chat completion found with id '" + id + "'.", "invalid_request_error",
+                  std::nullopt, "not_found"};
 }
 
 ApiError unavailable(const std::string& detail) {
@@ -85,9 +85,9 @@ HttpResponse list_messages(store::CompletionStore& store, const std::string& own
     auto it = std::find_if(all.begin(), all.end(),
                            [&](const ordered_json& m) { return m["id"] == *page.after; });
     if (it == all.end())
-      return ApiError::invalid_request("Invalid 'after': no message '" + *page.after +
-                                           "' in this chat completion.",
-                                       "after")
+      return ApiError::invalid_request(
+                 "Invalid 'after': no message '" + *page.after + "' in this chat completion.",
+                 "after")
           .to_response();
     start = static_cast<size_t>(it - all.begin()) + 1;
   }
@@ -95,11 +95,12 @@ HttpResponse list_messages(store::CompletionStore& store, const std::string& own
   for (size_t i = start; i < all.size() && data.size() < static_cast<size_t>(page.limit); ++i)
     data.push_back(all[i]);
   const bool has_more = start + data.size() < all.size();
-  ordered_json out = {{"object", "list"},
-                      {"data", data},
-                      {"first_id", data.empty() ? ordered_json(nullptr) : ordered_json(data.front()["id"])},
-                      {"last_id", data.empty() ? ordered_json(nullptr) : ordered_json(data.back()["id"])},
-                      {"has_more", has_more}};
+  ordered_json out = {
+      {"object", "list"},
+      {"data", data},
+      {"first_id", data.empty() ? ordered_json(nullptr) : ordered_json(data.front()["id"])},
+      {"last_id", data.empty() ? ordered_json(nullptr) : ordered_json(data.back()["id"])},
+      {"has_more", has_more}};
   return json_response(200, dump_ordered(out));
 }
 
@@ -111,11 +112,13 @@ HttpResponse list_completions(store::CompletionStore& store, store::ListQuery q)
         .to_response();
   ordered_json data = ordered_json::array();
   for (const auto& c : page.items) data.push_back(completion_object(c));
-  ordered_json out = {{"object", "list"},
-                      {"data", data},
-                      {"first_id", page.items.empty() ? ordered_json(nullptr) : ordered_json(page.items.front().id)},
-                      {"last_id", page.items.empty() ? ordered_json(nullptr) : ordered_json(page.items.back().id)},
-                      {"has_more", page.has_more}};
+  ordered_json out = {
+      {"object", "list"},
+      {"data", data},
+      {"first_id",
+       page.items.empty() ? ordered_json(nullptr) : ordered_json(page.items.front().id)},
+      {"last_id", page.items.empty() ? ordered_json(nullptr) : ordered_json(page.items.back().id)},
+      {"has_more", page.has_more}};
   return json_response(200, dump_ordered(out));
 }
 
@@ -136,8 +139,9 @@ DeferredResponse deferred(F f) {
 std::string StoredCompletionsApi::metrics_text() const {
   const store::WriteLatency l = store_->write_latency();
   std::string out;
-  out += "# HELP toolgate:store_write_latency_seconds Stored completion writes, queued to "
-         "committed (last 4096).\n";
+  out +=
+      "# HELP toolgate:store_write_latency_seconds Stored completion writes, queued to "
+      "committed (last 4096).\n";
   out += "# TYPE toolgate:store_write_latency_seconds summary\n";
   out += "toolgate:store_write_latency_seconds{quantile=\"0.5\"} " +
          std::to_string(l.p50_ms / 1000.0) + "\n";
@@ -169,15 +173,16 @@ StoredCompletionsAction StoredCompletionsApi::route(const HttpRequest& req,
   std::string rest = url_decode(std::string_view(path).substr(kPrefix.size()));
   bool messages = false;
   if (rest.size() > kMessagesSuffix.size() &&
-      rest.compare(rest.size() - kMessagesSuffix.size(), kMessagesSuffix.size(),
-                   kMessagesSuffix) == 0) {
+      rest.compare(rest.size() - kMessagesSuffix.size(), kMessagesSuffix.size(), kMessagesSuffix) ==
+          0) {
     messages = true;
     rest.resize(rest.size() - kMessagesSuffix.size());
   }
   if (!valid_completion_id(rest))
-    return ApiError::invalid_request("Invalid chat completion id: expected 1 to 128 letters, "
-                                     "digits, '_', '-', '.' or ':'.",
-                                     "completion_id")
+    return ApiError::invalid_request(
+               "Invalid chat completion id: expected 1 to 128 letters, "
+               "digits, '_', '-', '.' or ':'.",
+               "completion_id")
         .to_response();
   const std::string id = rest;
   HttpResponse not_allowed;
@@ -205,7 +210,8 @@ StoredCompletionsAction StoredCompletionsApi::route(const HttpRequest& req,
       switch (store->remove(owner, id)) {
         case store::WriteResult::Ok:
           return json_response(
-              200, dump_ordered(ordered_json{{"object", "chat.completion.deleted"}, {"id", id}, {"deleted", true}}));
+              200, dump_ordered(ordered_json{
+                       {"object", "chat.completion.deleted"}, {"id", id}, {"deleted", true}}));
         case store::WriteResult::NotFound:
           return not_found(id).to_response();
         case store::WriteResult::Failed:
@@ -230,8 +236,7 @@ StoredCompletionsAction StoredCompletionsApi::route(const HttpRequest& req,
         case store::WriteResult::NotFound:
           return not_found(id).to_response();
         case store::WriteResult::Failed:
-          return unavailable("the update could not be written (see the server log)")
-              .to_response();
+          return unavailable("the update could not be written (see the server log)").to_response();
       }
       auto c = store->get(owner, id);
       if (!c) return not_found(id).to_response();

@@ -134,8 +134,8 @@ class CompletionStore::ReaderLease {
 
 CompletionStore::CompletionStore(StoreOptions options) : options_(std::move(options)) {
   try {
-    writer_db_ = std::make_unique<SqliteDb>(options_.path, /*writable=*/true,
-                                            options_.busy_timeout_ms);
+    writer_db_ =
+        std::make_unique<SqliteDb>(options_.path, /*writable=*/true, options_.busy_timeout_ms);
     writer_db_->exec("PRAGMA journal_mode = WAL");
     writer_db_->exec("PRAGMA synchronous = NORMAL");
     writer_db_->exec("PRAGMA foreign_keys = ON");
@@ -321,8 +321,8 @@ WriteResult CompletionStore::apply(WriteOp& op) {
       st.bind(1, unix_now() - int64_t{options_.retention_days} * 86400);
       st.run();
       if (db.changes() > 0)
-        spdlog::info("store: retention removed {} completion(s) older than {} days",
-                     db.changes(), options_.retention_days);
+        spdlog::info("store: retention removed {} completion(s) older than {} days", db.changes(),
+                     options_.retention_days);
       return WriteResult::Ok;
     }
   }

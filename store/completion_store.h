@@ -71,7 +71,7 @@ struct StoreOptions {
   std::string path;
   int reader_connections = 4;
   int busy_timeout_ms = 2000;
-  int retention_days = 0;  // 0 = keep forever
+  int retention_days = 0;            // 0 = keep forever
   size_t max_queued_writes = 10000;  // beyond this, writes fail at once (logged)
 };
 

@@ -53,12 +53,14 @@ std::optional<std::string> finetune_line(const StoredCompletion& c) {
     for (const auto& [_, round] : by_round) {
       ordered_json calls = ordered_json::array();
       for (const auto& r : round)
-        calls.push_back({{"id", r.value("id", "")}, {"type", "function"},
+        calls.push_back({{"id", r.value("id", "")},
+                         {"type", "function"},
                          {"function", r.value("function", ordered_json::object())}});
       messages.push_back({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}});
       for (const auto& r : round)
-        messages.push_back(
-            {{"role", "tool"}, {"tool_call_id", r.value("id", "")}, {"content", r.value("output", "")}});
+        messages.push_back({{"role", "tool"},
+                            {"tool_call_id", r.value("id", "")},
+                            {"content", r.value("output", "")}});
     }
   }
   ordered_json answer = {{"role", "assistant"}};
@@ -73,8 +75,8 @@ std::optional<std::string> finetune_line(const StoredCompletion& c) {
   messages.push_back(std::move(answer));
 
   ordered_json line = {{"messages", std::move(messages)}};
-  if (auto tools = request.find("tools"); tools != request.end() && tools->is_array() &&
-                                          !tools->empty())
+  if (auto tools = request.find("tools");
+      tools != request.end() && tools->is_array() && !tools->empty())
     line["tools"] = *tools;
   return line.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
@@ -83,8 +85,7 @@ ExportCounts export_finetune(CompletionStore& store, const ExportOptions& option
   std::filesystem::create_directories(options.out_dir);
   std::ofstream train(options.out_dir / "train.jsonl", std::ios::binary | std::ios::trunc);
   std::ofstream valid(options.out_dir / "valid.jsonl", std::ios::binary | std::ios::trunc);
-  if (!train || !valid)
-    throw std::runtime_error("cannot write to " + options.out_dir.string());
+  if (!train || !valid) throw std::runtime_error("cannot write to " + options.out_dir.string());
   ListQuery q;
   q.model = options.model;
   q.metadata = options.metadata;
@@ -106,7 +107,8 @@ ExportCounts export_finetune(CompletionStore& store, const ExportOptions& option
   });
   train.flush();
   valid.flush();
-  if (!train || !valid) throw std::runtime_error("writing to " + options.out_dir.string() + " failed");
+  if (!train || !valid)
+    throw std::runtime_error("writing to " + options.out_dir.string() + " failed");
   return counts;
 }
 

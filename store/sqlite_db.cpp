@@ -50,8 +50,8 @@ SqliteStatement::SqliteStatement(SqliteStatement&& o) noexcept
     : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)) {}
 
 SqliteStatement& SqliteStatement::bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+  int rc =
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) db_->fail(rc, "bind");
   return *this;
 }

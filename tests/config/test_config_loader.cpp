@@ -125,8 +125,8 @@ tools:
   const ModelConfig& remote = c.models[1];
   EXPECT_TRUE(remote.path.empty());
   ASSERT_TRUE(remote.upstream.has_value());
-  EXPECT_EQ(*remote.upstream,
-            (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini", 1000, 0, "", true}));
+  EXPECT_EQ(*remote.upstream, (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini",
+                                              1000, 0, "", true}));
   // The gateway runs them around the upstream's rounds.
   EXPECT_EQ(remote.server_tools, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.builtin, std::vector<std::string>{"add"});
@@ -380,8 +380,9 @@ TEST(ConfigLoader, StoreSectionIsOffByDefaultAndReadWhenGiven) {
 TEST(ConfigLoader, StoreMistakesAreReported) {
   for (const char* store : {"store: {retention_days: -1}", "store: {enabled: true, path: ''}",
                             "store: {enabeld: true}"}) {
-    LoadResult r = load_config_string(std::string(store) + "\nmodels:\n  - id: m\n    path: /m.gguf\n",
-                                      "<string>", without_file_checks());
+    LoadResult r =
+        load_config_string(std::string(store) + "\nmodels:\n  - id: m\n    path: /m.gguf\n",
+                           "<string>", without_file_checks());
     EXPECT_FALSE(r.ok()) << store;
   }
 }

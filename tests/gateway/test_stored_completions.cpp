@@ -11,10 +11,10 @@
 #include "gateway/http_api.h"
 #include "gateway/key_owner.h"
 #include "gateway/metrics.h"
+#include "gateway/sse.h"
 #include "gateway/stored_completion_params.h"
 #include "gateway/stored_completions_api.h"
 #include "gateway/storing_sink.h"
-#include "gateway/sse.h"
 #include "recording_sink.h"
 #include "store/completion_store.h"
 
@@ -26,11 +26,12 @@ using nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 json chunk(const json& delta, json finish = nullptr, int index = 0) {
-  return {{"id", "chatcmpl-abc"},
-          {"object", "chat.completion.chunk"},
-          {"created", 1700000000},
-          {"model", "m"},
-          {"choices", json::array({{{"index", index}, {"delta", delta}, {"finish_reason", finish}}})}};
+  return {
+      {"id", "chatcmpl-abc"},
+      {"object", "chat.completion.chunk"},
+      {"created", 1700000000},
+      {"model", "m"},
+      {"choices", json::array({{{"index", index}, {"delta", delta}, {"finish_reason", finish}}})}};
 }
 
 TEST(CompletionAssembler, ConcatenatesContentAndToolCallsPerChoice) {
@@ -38,12 +39,19 @@ TEST(CompletionAssembler, ConcatenatesContentAndToolCallsPerChoice) {
   a.add_chunk(chunk({{"role", "assistant"}, {"content", ""}}));
   a.add_chunk(chunk({{"content", "Hel"}}));
   a.add_chunk(chunk({{"content", "lo"}}));
-  a.add_chunk(chunk({{"tool_calls", json::array({{{"index", 0}, {"id", "call_1"}, {"type", "function"},
-                                                   {"function", {{"name", "add"}, {"arguments", "{\"a\":"}}}}})}}));
-  a.add_chunk(chunk({{"tool_calls", json::array({{{"index", 0}, {"function", {{"arguments", "1}"}}}}})}}));
-  a.add_chunk(chunk({{"toolgate_tool_runs", json::array({{{"id", "call_0"}, {"ok", true}, {"round", 1}}})}}));
+  a.add_chunk(
+      chunk({{"tool_calls",
+              json::array({{{"index", 0},
+                            {"id", "call_1"},
+                            {"type", "function"},
+                            {"function", {{"name", "add"}, {"arguments", "{\"a\":"}}}}})}}));
+  a.add_chunk(
+      chunk({{"tool_calls", json::array({{{"index", 0}, {"function", {{"arguments", "1}"}}}}})}}));
+  a.add_chunk(chunk(
+      {{"toolgate_tool_runs", json::array({{{"id", "call_0"}, {"ok", true}, {"round", 1}}})}}));
   a.add_chunk(chunk(json::object(), "tool_calls"));
-  a.add_chunk({{"id", "chatcmpl-abc"}, {"choices", json::array()},
+  a.add_chunk({{"id", "chatcmpl-abc"},
+               {"choices", json::array()},
                {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 4}, {"total_tokens", 7}}}});
   ASSERT_FALSE(a.failed());
   json c = a.completion();
@@ -77,7 +85,8 @@ TEST(StoreParams, WithoutStoreNothingIsKeptButMetadataIsChecked) {
 }
 
 TEST(StoreParams, StreamedStoreAsksForUsageAndRemembersTheClientDidNot) {
-  ordered_json body = {{"model", "m"}, {"stream", true}, {"store", true}, {"metadata", {{"a", "b"}}}};
+  ordered_json body = {
+      {"model", "m"}, {"stream", true}, {"store", true}, {"metadata", {{"a", "b"}}}};
   auto r = parse_store_intent(body, "owner");
   auto& intent = std::get<std::optional<StoreIntent>>(r);
   ASSERT_TRUE(intent);
@@ -101,7 +110,8 @@ TEST(StoreParams, MetadataLimitsAreOpenAIs) {
   md["k16"] = "v";
   EXPECT_TRUE(std::holds_alternative<ApiError>(parse_metadata(md)));
   EXPECT_TRUE(std::holds_alternative<ApiError>(parse_metadata({{std::string(65, 'k'), "v"}})));
-  EXPECT_TRUE(std::holds_alternative<store::Metadata>(parse_metadata({{std::string(64, 'k'), std::string(512, 'v')}})));
+  EXPECT_TRUE(std::holds_alternative<store::Metadata>(
+      parse_metadata({{std::string(64, 'k'), std::string(512, 'v')}})));
   EXPECT_TRUE(std::holds_alternative<ApiError>(parse_metadata({{"k", std::string(513, 'v')}})));
   EXPECT_TRUE(std::holds_alternative<ApiError>(parse_metadata(ordered_json::array())));
   EXPECT_TRUE(std::holds_alternative<store::Metadata>(parse_metadata(nullptr)));
@@ -111,15 +121,16 @@ TEST(StoreParams, MetadataLimitsAreOpenAIs) {
 }
 
 TEST(StoreParams, ListQueryReadsFiltersAndRejectsBadPages) {
-  auto q = std::get<store::ListQuery>(
-      parse_list_query("model=m1&metadata%5Bteam%5D=a+b&metadata[env]=prod&limit=5&order=desc&after=chatcmpl-x"));
+  auto q = std::get<store::ListQuery>(parse_list_query(
+      "model=m1&metadata%5Bteam%5D=a+b&metadata[env]=prod&limit=5&order=desc&after=chatcmpl-x"));
   EXPECT_EQ(q.model, "m1");
   EXPECT_EQ(q.metadata.at("team"), "a b");
   EXPECT_EQ(q.metadata.at("env"), "prod");
   EXPECT_EQ(q.limit, 5);
   EXPECT_TRUE(q.descending);
   EXPECT_EQ(q.after, "chatcmpl-x");
-  for (const char* bad : {"limit=0", "limit=101", "limit=x", "limit=5x", "order=up", "after=a%20b"}) {
+  for (const char* bad :
+       {"limit=0", "limit=101", "limit=x", "limit=5x", "order=up", "after=a%20b"}) {
     auto r = parse_list_query(bad);
     ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << bad;
     EXPECT_EQ(std::get<ApiError>(r).status, 400) << bad;
@@ -139,7 +150,8 @@ TEST(StoreParams, CompletionIds) {
 class StoredCompletionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("toolgate-gw-store-" + std::to_string(std::random_device{}()));
+    dir_ =
+        fs::temp_directory_path() / ("toolgate-gw-store-" + std::to_string(std::random_device{}()));
     fs::create_directories(dir_);
     store::StoreOptions o;
     o.path = (dir_ / "s.db").string();
@@ -153,7 +165,8 @@ class StoredCompletionsTest : public ::testing::Test {
     StoreIntent i;
     i.owner = "o";
     i.metadata = {{"t", "1"}};
-    i.request = {{"model", "m"}, {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+    i.request = {{"model", "m"},
+                 {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
     i.client_wants_usage = wants_usage;
     return i;
   }
@@ -175,7 +188,8 @@ TEST_F(StoredCompletionsTest, StreamIsStoredBeforeItEndsAndTheUnaskedUsageIsDrop
   sink->begin_stream(head);
   sink->stream_data(sse_event(chunk({{"role", "assistant"}, {"content", "Hi"}})));
   sink->stream_data(sse_event(chunk({{"content", " there"}}, "stop")) +
-                    sse_event({{"id", "chatcmpl-abc"}, {"choices", json::array()},
+                    sse_event({{"id", "chatcmpl-abc"},
+                               {"choices", json::array()},
                                {"usage", {{"prompt_tokens", 1}, {"completion_tokens", 2}}}}) +
                     std::string(sse_done()));
   sink->end_stream();
@@ -209,7 +223,10 @@ TEST_F(StoredCompletionsTest, EndpointsRetrieveListMessagesUpdateDelete) {
   auto recorder = std::make_shared<testing::RecordingSink>();
   Post inline_post = [](std::function<void()> f) { f(); };
   auto sink = std::make_shared<StoringSink>(recorder, intent(true), store_.get(), inline_post);
-  json completion = {{"id", "chatcmpl-1"}, {"object", "chat.completion"}, {"created", 5}, {"model", "m"},
+  json completion = {{"id", "chatcmpl-1"},
+                     {"object", "chat.completion"},
+                     {"created", 5},
+                     {"model", "m"},
                      {"choices", json::array()}};
   sink->send_response(json_response(200, completion.dump()));
   ASSERT_TRUE(recorder->wait_end());
@@ -234,7 +251,8 @@ TEST_F(StoredCompletionsTest, EndpointsRetrieveListMessagesUpdateDelete) {
 
   EXPECT_EQ(run({"GET", "/v1/chat/completions/chatcmpl-2", {}, ""}).status, 404);
   EXPECT_EQ(run({"GET", "/v1/chat/completions/bad%20id", {}, ""}).status, 400);
-  EXPECT_EQ(run({"POST", "/v1/chat/completions/chatcmpl-1", {}, R"({"nometadata":1})"}).status, 400);
+  EXPECT_EQ(run({"POST", "/v1/chat/completions/chatcmpl-1", {}, R"({"nometadata":1})"}).status,
+            400);
   EXPECT_EQ(run({"PUT", "/v1/chat/completions/chatcmpl-1", {}, ""}).status, 405);
   auto del = run({"DELETE", "/v1/chat/completions/chatcmpl-1", {}, ""});
   EXPECT_EQ(json::parse(del.body)["deleted"], true);
@@ -244,8 +262,8 @@ TEST_F(StoredCompletionsTest, EndpointsRetrieveListMessagesUpdateDelete) {
 class HttpApiStoreTest : public StoredCompletionsTest {
  protected:
   std::unique_ptr<HttpApi> make(bool with_store, bool web_ui = true) {
-    auto api = std::make_unique<HttpApi>(ApiKeyAuth({"k1", "k2"}), CorsPolicy({}), &metrics_,
-                                         &admission_);
+    auto api =
+        std::make_unique<HttpApi>(ApiKeyAuth({"k1", "k2"}), CorsPolicy({}), &metrics_, &admission_);
     ServedModel m;
     m.id = "m";
     m.engine = &engine_;
@@ -267,9 +285,10 @@ class HttpApiStoreTest : public StoredCompletionsTest {
 
 TEST_F(HttpApiStoreTest, StoreTrueCarriesTheIntentWithTheKeysHashAsOwner) {
   auto api = make(true);
-  auto o = api->handle(req("POST", "/v1/chat/completions",
-                           R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true,"metadata":{"a":"b"}})",
-                           "k2"));
+  auto o = api->handle(req(
+      "POST", "/v1/chat/completions",
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true,"metadata":{"a":"b"}})",
+      "k2"));
   auto* start = std::get_if<ChatCompletionStart>(&o.action);
   ASSERT_TRUE(start);
   ASSERT_TRUE(start->store);
@@ -280,8 +299,13 @@ TEST_F(HttpApiStoreTest, StoreTrueCarriesTheIntentWithTheKeysHashAsOwner) {
 
 TEST_F(HttpApiStoreTest, StoreEndpointsNeedAKeyAndRunOffTheIoThread) {
   auto api = make(true);
-  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "")).action).status, 401);
-  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "bad")).action).status, 401);
+  EXPECT_EQ(
+      std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "")).action).status,
+      401);
+  EXPECT_EQ(
+      std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions", "", "bad")).action)
+          .status,
+      401);
   auto o = api->handle(req("GET", "/v1/chat/completions?limit=5"));
   auto* deferred = std::get_if<DeferredResponse>(&o.action);
   ASSERT_TRUE(deferred);
@@ -293,12 +317,14 @@ TEST_F(HttpApiStoreTest, StoreEndpointsNeedAKeyAndRunOffTheIoThread) {
 
 TEST_F(HttpApiStoreTest, WithoutAStoreStoreIsIgnoredAndThereIsNoList) {
   auto api = make(false);
-  auto o = api->handle(req("POST", "/v1/chat/completions",
-                           R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true})"));
+  auto o =
+      api->handle(req("POST", "/v1/chat/completions",
+                      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"store":true})"));
   auto* start = std::get_if<ChatCompletionStart>(&o.action);
   ASSERT_TRUE(start);
   EXPECT_FALSE(start->store);
-  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions")).action).status, 405);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/v1/chat/completions")).action).status,
+            405);
 }
 
 TEST_F(HttpApiStoreTest, WebChatIsServedAtTheRootUnlessTurnedOff) {
@@ -309,8 +335,10 @@ TEST_F(HttpApiStoreTest, WebChatIsServedAtTheRootUnlessTurnedOff) {
   bool csp = false;
   for (const auto& [k, v] : page.headers) csp |= k == "Content-Security-Policy";
   EXPECT_TRUE(csp);
-  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/app.js", "", "")).action).status, 200);
-  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/nope.js", "", "")).action).status, 404);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/app.js", "", "")).action).status,
+            200);
+  EXPECT_EQ(std::get<HttpResponse>(api->handle(req("GET", "/ui/nope.js", "", "")).action).status,
+            404);
   auto off = make(true, false);
   EXPECT_EQ(std::get<HttpResponse>(off->handle(req("GET", "/", "", "")).action).status, 404);
 }

@@ -5,12 +5,11 @@
 
 #include <atomic>
 #include <ctime>
-#include <future>
 #include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "store/completion_store.h"
 #include "store/finetune_export.h"
@@ -229,9 +228,7 @@ TEST_F(Paged, DescendingStartsFromTheNewest) {
   EXPECT_FALSE(p2.has_more);
 }
 
-TEST_F(Paged, UnknownAfterIsReported) {
-  EXPECT_TRUE(page("nope", 2).after_not_found);
-}
+TEST_F(Paged, UnknownAfterIsReported) { EXPECT_TRUE(page("nope", 2).after_not_found); }
 
 TEST(CompletionStore, FiltersByModelAndEveryMetadataPair) {
   TempDb tmp;
@@ -293,10 +290,9 @@ TEST(CompletionStore, ConcurrentWritersAndReadersLoseNothing) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        s.insert(row(numbered("t", t, i), "o"),
-                 [&](WriteResult r) {
-                   if (r == WriteResult::Ok) ++ok;
-                 });
+        s.insert(row(numbered("t", t, i), "o"), [&](WriteResult r) {
+          if (r == WriteResult::Ok) ++ok;
+        });
         if (i % 10 == 0) {
           ListQuery q;
           q.owner = "o";
@@ -329,7 +325,6 @@ TEST(CompletionStore, LockedDatabaseFailsWritesButNotReads) {
   EXPECT_EQ(insert_now(s, row("b")), WriteResult::Ok);
   EXPECT_GE(s.write_latency().failed, 2u);
 }
-
 
 TEST(FinetuneExport, ToolRunsBecomeCallsAndResultsBeforeTheAnswer) {
   StoredCompletion c;
