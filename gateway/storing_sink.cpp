@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace toolgate::gateway {
 
 using nlohmann::json;
@@ -30,6 +32,7 @@ void StoringSink::store_then(const json& completion, std::function<void()> then)
 }
 
 void StoringSink::send_response(HttpResponse response) {
+  if (std::exchange(ended_, true)) return;
   if (response.status != 200) return inner_->send_response(std::move(response));
   auto body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object() || body.value("object", "") != "chat.completion")
@@ -73,6 +76,7 @@ void StoringSink::take_events(std::string& forward) {
 }
 
 void StoringSink::stream_data(std::string data) {
+  if (ended_) return;
   if (done_seen_) {
     held_ += data;
     return;
@@ -84,6 +88,7 @@ void StoringSink::stream_data(std::string data) {
 }
 
 void StoringSink::end_stream() {
+  if (std::exchange(ended_, true)) return;
   std::string rest = std::move(pending_) + std::move(held_);
   pending_.clear();
   held_.clear();

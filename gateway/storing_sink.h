@@ -52,6 +52,7 @@ class StoringSink : public ResponseSink, public std::enable_shared_from_this<Sto
   std::string pending_;  // bytes of an event not yet complete
   std::string held_;     // `data: [DONE]` and whatever followed it
   bool done_seen_ = false;
+  bool ended_ = false;  // the job ended the response; anything later is ignored
 };
 
 }  // namespace toolgate::gateway
