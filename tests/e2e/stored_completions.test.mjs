@@ -25,7 +25,11 @@ describe('stored chat completions with the openai SDK', { skip: skip ?? false, t
     config = {
       server: { host: '127.0.0.1', port, api_keys: [API_KEY, OTHER_KEY], max_concurrent_requests: 8 },
       engine: { kv_budget_bytes: 64 * 1024 * 1024 },
-      models: [{ id: model, path: defaultModelPath(), aliases: ['default'] }],
+      models: [
+        { id: model, path: defaultModelPath(), aliases: ['default'] },
+        // An upstream model forwarding to this same server: stores what the upstream answered.
+        { id: 'relayed', upstream: { base_url: `http://127.0.0.1:${port}/v1`, api_key: API_KEY, model } },
+      ],
       store: { enabled: true, path: path.join(dir, 'store.db') },
     };
     server = await startServerWithConfig(config);
@@ -81,6 +85,28 @@ describe('stored chat completions with the openai SDK', { skip: skip ?? false, t
     assert.ok(got.choices[0].finish_reason);
     assert.ok(got.usage.completion_tokens > 0, JSON.stringify(got.usage));
     assert.ok(got.usage.prompt_tokens > 0);
+  });
+
+  test('an upstream model\'s completions are stored too, streamed and not, without leaking store upstream', async () => {
+    let text = '', id = null;
+    const stream = await client.chat.completions.create({ ...ask('Name a tree.', { stream: true }), model: 'relayed' });
+    for await (const chunk of stream) {
+      id ??= chunk.id;
+      text += chunk.choices[0]?.delta?.content ?? '';
+      assert.equal(chunk.usage ?? null, null, 'no usage chunk unless asked');
+    }
+    const got = await client.chat.completions.retrieve(id);
+    assert.equal(got.model, 'relayed');
+    assert.equal(got.choices[0].message.content, text);
+    assert.ok(got.usage.completion_tokens > 0);
+    const plain = await client.chat.completions.create({ ...ask('Name a bird.'), model: 'relayed' });
+    const got2 = await client.chat.completions.retrieve(plain.id);
+    assert.equal(got2.choices[0].message.content, plain.choices[0].message.content);
+    // The forwarded requests carried no `store`: only the two relayed completions were kept.
+    const relayed = await client.chat.completions.list({ limit: 100 });
+    assert.equal(relayed.data.filter((c) => c.id === id || c.id === plain.id).length, 2);
+    assert.equal(relayed.data.length, created.length + 2);
+    for (const c of relayed.data) if (c.id === id || c.id === plain.id) await client.chat.completions.delete(c.id);
   });
 
   test('completions without store are not kept', async () => {
