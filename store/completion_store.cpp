@@ -140,6 +140,15 @@ CompletionStore::CompletionStore(StoreOptions options) : options_(std::move(opti
     writer_db_->exec("PRAGMA synchronous = NORMAL");
     writer_db_->exec("PRAGMA foreign_keys = ON");
     migrate(*writer_db_);
+    if (options_.max_bytes > 0) {
+      auto st = writer_db_->prepare("PRAGMA page_size");
+      const int64_t page = st.step() ? st.integer(0) : 4096;
+      // A PRAGMA takes no bound parameters; the value is our own integer.
+      const std::string cap =
+          "PRAGMA max_page_count = " +
+          std::to_string(std::max<int64_t>(1, static_cast<int64_t>(options_.max_bytes) / page));
+      writer_db_->exec(cap.c_str());
+    }
   } catch (const std::exception& e) {
     throw StoreUnavailable(std::string("store: ") + e.what());
   }

@@ -73,6 +73,9 @@ struct StoreOptions {
   int busy_timeout_ms = 2000;
   int retention_days = 0;            // 0 = keep forever
   size_t max_queued_writes = 10000;  // beyond this, writes fail at once (logged)
+  // Cap on the database file (SQLite's max_page_count); 0 = none. Past it, writes fail as on a
+  // full disk (SQLITE_FULL).
+  uint64_t max_bytes = 0;
 };
 
 // Latency of committed writes, from enqueue to commit, over the last 4096 writes.

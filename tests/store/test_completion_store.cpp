@@ -326,6 +326,29 @@ TEST(CompletionStore, LockedDatabaseFailsWritesButNotReads) {
   EXPECT_GE(s.write_latency().failed, 2u);
 }
 
+TEST(CompletionStore, AFullDatabaseFailsWritesAndKeepsWhatItHas) {
+  TempDb tmp;
+  StoreOptions o = opts(tmp.path());
+  o.max_bytes = 64 * 1024;  // 16 pages of 4 KiB: the schema and a few rows
+  CompletionStore s(o);
+  StoredCompletion big = row("first");
+  big.response_json = std::string(8000, 'x');
+  ASSERT_EQ(insert_now(s, big), WriteResult::Ok);
+  WriteResult last = WriteResult::Ok;
+  int i = 0;
+  for (; i < 100 && last == WriteResult::Ok; ++i) {
+    StoredCompletion c = row(numbered("fill", i));
+    c.response_json = std::string(8000, 'y');
+    last = insert_now(s, std::move(c));
+  }
+  EXPECT_EQ(last, WriteResult::Failed) << "the cap was never reached";
+  EXPECT_GE(s.write_latency().failed, 1u);
+  EXPECT_TRUE(s.get("", "first"));  // reads go on
+  // Freeing space makes writes work again.
+  EXPECT_EQ(s.remove("", "first"), WriteResult::Ok);
+  EXPECT_EQ(insert_now(s, row("small")), WriteResult::Ok);
+}
+
 TEST(FinetuneExport, ToolRunsBecomeCallsAndResultsBeforeTheAnswer) {
   StoredCompletion c;
   c.id = "chatcmpl-1";
