@@ -4,6 +4,11 @@
 // prints one JSON object.
 //   serve_bench [--host 127.0.0.1] [--port 8080] [--model ID] [--num-prompts 32]
 //               [--concurrency 8] [--max-tokens 128] [--api-key KEY] [--prompt TEXT]
+//               [--store off|on|both]
+// --store on sends `store: true` (the server must have a store) and adds the server's store
+// write latency (p50/p99 from /metrics). --store both runs the workload four times back to back,
+// off/on/on/off (so drift on a shared machine cancels out), and reports the aggregate output
+// tokens/s of each setting and the difference.
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +20,8 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "bench_stats.h"
@@ -34,6 +41,7 @@ struct Config {
   int num_prompts = 32;
   int concurrency = 8;
   int max_tokens = 128;
+  bool store = false;
   std::vector<std::string> prompts = {"Explain how a hash map works.",
                                       "Write a short poem about the sea.",
                                       "What are the main causes of inflation?",
@@ -83,6 +91,10 @@ RequestResult run_one(const Config& cfg, const std::string& prompt) {
                  {"temperature", 0},
                  {"stream", true},
                  {"stream_options", {{"include_usage", true}}}};
+    if (cfg.store) {
+      body["store"] = true;
+      body["metadata"] = {{"source", "serve_bench"}};
+    }
     http::request<http::string_body> req{http::verb::post, "/v1/chat/completions", 11};
     req.set(http::field::host, cfg.host);
     req.set(http::field::content_type, "application/json");
@@ -149,9 +161,37 @@ RequestResult run_one(const Config& cfg, const std::string& prompt) {
   return r;
 }
 
+json run_workload(const Config& cfg);
+
+// The server's store write latency quantiles (seconds) from /metrics, in ms.
+json store_latency_from_metrics(const Config& cfg) {
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve(cfg.host, cfg.port));
+  http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
+  req.set(http::field::host, cfg.host);
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  json out = json::object();
+  std::istringstream lines(res.body());
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = "toolgate:store_write_latency_seconds";
+    if (line.rfind(name, 0) != 0) continue;
+    auto value = std::stod(line.substr(line.rfind(' ') + 1));
+    if (line.find("quantile=\"0.5\"") != std::string::npos) out["p50_ms"] = value * 1000;
+    if (line.find("quantile=\"0.99\"") != std::string::npos) out["p99_ms"] = value * 1000;
+    if (line.rfind(name + "_count", 0) == 0) out["writes"] = value;
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   Config cfg;
   std::optional<std::string> prompt;
+  std::string store_mode = "off";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--host")
@@ -170,6 +210,8 @@ int main(int argc, char** argv) {
       cfg.api_key = v;
     else if (k == "--prompt")
       prompt = v;
+    else if (k == "--store" && (v == "off" || v == "on" || v == "both"))
+      store_mode = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -178,6 +220,44 @@ int main(int argc, char** argv) {
   if (prompt) cfg.prompts = {*prompt};
   if (cfg.model.empty()) cfg.model = fetch_first_model(cfg);
 
+  if (store_mode != "both") {
+    cfg.store = store_mode == "on";
+    json out = run_workload(cfg);
+    if (cfg.store) out["store_write_latency"] = store_latency_from_metrics(cfg);
+    std::cout << out.dump(2) << std::endl;
+    return out["failed"].get<int>() == 0 ? 0 : 1;
+  }
+  // off, on, on, off: a linear drift in machine load weighs on both settings alike.
+  json rounds = json::array();
+  double tokens[2] = {0, 0}, seconds[2] = {0, 0};
+  int failed = 0;
+  for (bool on : {false, true, true, false}) {
+    cfg.store = on;
+    json r = run_workload(cfg);
+    tokens[on] += r["total_output_tokens"].get<double>();
+    seconds[on] += r["duration_s"].get<double>();
+    failed += r["failed"].get<int>();
+    rounds.push_back({{"store", on},
+                      {"output_throughput", r["output_throughput"]},
+                      {"duration_s", r["duration_s"]},
+                      {"failed", r["failed"]}});
+  }
+  json out;
+  out["model"] = cfg.model;
+  out["num_prompts"] = cfg.num_prompts;
+  out["concurrency"] = cfg.concurrency;
+  out["max_tokens"] = cfg.max_tokens;
+  out["rounds"] = rounds;
+  const double off = tokens[0] / seconds[0], on = tokens[1] / seconds[1];
+  out["output_throughput_store_off"] = off;
+  out["output_throughput_store_on"] = on;
+  out["store_on_vs_off_pct"] = (on - off) / off * 100;
+  out["store_write_latency"] = store_latency_from_metrics(cfg);
+  std::cout << out.dump(2) << std::endl;
+  return failed == 0 ? 0 : 1;
+}
+
+json run_workload(const Config& cfg) {
   std::atomic<int> next{0};
   std::mutex mu;
   std::vector<RequestResult> results;
@@ -231,6 +311,6 @@ int main(int argc, char** argv) {
   add_distribution(out, "tpot", tpot);
   add_distribution(out, "itl", itl);
   add_distribution(out, "e2el", e2e);
-  std::cout << out.dump(2) << std::endl;
-  return errors.empty() ? 0 : 1;
+  out["store"] = cfg.store;
+  return out;
 }

@@ -172,7 +172,9 @@ std::string cli_help() {
   }
   out +=
       "\nFlags override the config file. Values may also be written --flag=value.\n"
-      "Config keys are documented in config/README.md.\n";
+      "Config keys are documented in config/README.md.\n"
+      "\ntoolgate export --config FILE --out DIR [--model M] [--metadata k=v] [--since DATE]\n"
+      "                [--validation 0.1]  writes stored completions as fine-tuning JSONL.\n";
   return out;
 }
 

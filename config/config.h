@@ -28,8 +28,20 @@ struct ServerConfig {
   int max_tool_rounds = 5;
   uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
   int max_schema_depth = 32;                 // nested subschemas in one schema
+  bool web_ui = true;  // the built-in chat page at /
 
   bool operator==(const ServerConfig&) const = default;
+};
+
+// Stored chat completions (SQLite). Off unless a config turns it on; default.yaml does.
+struct StoreConfig {
+  bool enabled = false;
+  // The database file. A relative path is relative to the working directory (the store is the
+  // run's data, not part of the deployment's files), unlike model paths.
+  std::string path = "toolgate.db";
+  int retention_days = 0;  // 0 = keep forever
+
+  bool operator==(const StoreConfig&) const = default;
 };
 
 struct LoggingConfig {
@@ -116,6 +128,7 @@ struct Config {
   EngineSettings engine;
   std::vector<ModelConfig> models;
   ToolsConfig tools;
+  StoreConfig store;
   std::string source;  // the file it came from ("<command line>" when built from flags alone)
 
   bool operator==(const Config&) const = default;

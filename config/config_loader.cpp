@@ -13,7 +13,9 @@ namespace toolgate::config {
 namespace {
 
 // The schema: which keys each section accepts. config/README.md documents each one.
-const std::vector<std::string> kTopKeys = {"server", "logging", "engine", "models", "tools"};
+const std::vector<std::string> kTopKeys = {"server", "logging", "engine", "models", "tools",
+                                           "store"};
+const std::vector<std::string> kStoreKeys = {"enabled", "path", "retention_days"};
 const std::vector<std::string> kServerKeys = {"host",
                                               "port",
                                               "io_threads",
@@ -28,7 +30,8 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_tokens_per_request",
                                               "max_tool_rounds",
                                               "max_schema_bytes",
-                                              "max_schema_depth"};
+                                              "max_schema_depth",
+                                              "web_ui"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -75,6 +78,7 @@ class ConfigReader {
     if (const auto* n = top->find("server")) read_server(*n, config.server);
     if (const auto* n = top->find("logging")) read_logging(*n, config.logging);
     if (const auto* n = top->find("tools")) read_tools(*n, config.tools);
+    if (const auto* n = top->find("store")) read_store(*n, config.store);
     if (const auto* n = top->find("models")) {
       if (const auto items = r_.list(*n, "models")) {
         for (size_t i = 0; i < items->size(); ++i) {
@@ -104,6 +108,15 @@ class ConfigReader {
     r_.read(*m, "max_tool_rounds", s.max_tool_rounds);
     r_.read_byte_size(*m, "max_schema_bytes", s.max_schema_bytes);
     r_.read(*m, "max_schema_depth", s.max_schema_depth);
+    r_.read(*m, "web_ui", s.web_ui);
+  }
+
+  void read_store(const YAML::Node& node, StoreConfig& s) {
+    const auto m = r_.mapping(node, "store", kStoreKeys);
+    if (!m) return;
+    r_.read(*m, "enabled", s.enabled);
+    r_.read(*m, "path", s.path);
+    r_.read(*m, "retention_days", s.retention_days);
   }
 
   void read_logging(const YAML::Node& node, LoggingConfig& l) {

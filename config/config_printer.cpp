@@ -82,6 +82,10 @@ class Printer {
     for (const auto& m : c.models) print_model(m);
     if (c.models.empty()) out_ << "  []\n";
     print_tools(c.tools);
+    out_ << "store:\n";
+    line(1, "enabled", boolean(c.store.enabled));
+    line(1, "path", str(c.store.path));
+    line(1, "retention_days", std::to_string(c.store.retention_days));
     return out_.str();
   }
 
@@ -107,6 +111,7 @@ class Printer {
     line(1, "max_tool_rounds", std::to_string(s.max_tool_rounds));
     line(1, "max_schema_bytes", format_byte_size(s.max_schema_bytes));
     line(1, "max_schema_depth", std::to_string(s.max_schema_depth));
+    line(1, "web_ui", boolean(s.web_ui));
   }
 
   void print_engine(const EngineSettings& e, int indent) {

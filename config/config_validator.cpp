@@ -35,6 +35,7 @@ class Checker {
     check_engine(config_.engine, "engine", /*only_explicit=*/false);
     check_models();
     check_tools(config_.tools);
+    check_store(config_.store);
   }
 
  private:
@@ -113,6 +114,12 @@ class Checker {
     at_least("server.max_tokens_per_request", s.max_tokens_per_request, 1);
     at_least("server.max_tool_rounds", s.max_tool_rounds, 1);
     at_least("server.max_schema_depth", s.max_schema_depth, 1);
+  }
+
+  void check_store(const StoreConfig& s) {
+    at_least("store.retention_days", s.retention_days, 0);
+    if (s.enabled && s.path.empty())
+      fail("store.path", "must name a file when the store is enabled");
   }
 
   void check_logging(const LoggingConfig& l) {

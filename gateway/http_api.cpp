@@ -3,7 +3,10 @@
 #include "gateway/admission_control.h"
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
+#include "gateway/key_owner.h"
 #include "gateway/metrics.h"
+#include "gateway/stored_completion_params.h"
+#include "gateway/web_ui.h"
 
 namespace toolgate::gateway {
 namespace {
@@ -90,6 +93,10 @@ void HttpApi::publish(std::shared_ptr<const ModelCatalog> catalog) {
   catalog_ = catalog ? std::move(catalog) : std::make_shared<ModelCatalog>();
 }
 
+void HttpApi::set_store(store::CompletionStore* store) {
+  if (store) stored_.emplace(store);
+}
+
 std::shared_ptr<const ModelCatalog> HttpApi::catalog() const {
   std::lock_guard lock(mu_);
   return catalog_;
@@ -108,7 +115,7 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
   outcome.common_headers = common_headers(request, outcome.request_id);
   try {
     HttpResponse r = route(request, outcome);
-    if (!std::holds_alternative<ChatCompletionStart>(outcome.action)) outcome.action = std::move(r);
+    if (std::holds_alternative<HttpResponse>(outcome.action)) outcome.action = std::move(r);
   } catch (const std::exception& e) {
     outcome.action = ApiError::internal(std::string("internal error: ") + e.what()).to_response();
   }
@@ -125,6 +132,7 @@ HttpResponse HttpApi::metrics_response() const {
   r.headers.emplace_back("Content-Type", kPrometheusContentType);
   r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
                             admission_ ? admission_->waiting() : 0);
+  if (stored_) r.body += stored_->metrics_text();
   return r;
 }
 
@@ -145,6 +153,19 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
     if (!metrics_) return ApiError::route_not_found(method, path).to_response();
     return metrics_response();
+  }
+
+  if (web_ui_) {
+    if (auto page = web_ui_response(method, path)) return *page;
+  }
+  if (stored_ && StoredCompletionsApi::handles(path, method)) {
+    if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+    auto action = stored_->route(req, key_owner(auth_, req.header("Authorization")));
+    if (auto* deferred = std::get_if<DeferredResponse>(&action)) {
+      outcome.action = std::move(*deferred);
+      return {};
+    }
+    return std::get<HttpResponse>(std::move(action));
   }
 
   const bool models_list = path == "/v1/models";
@@ -180,7 +201,17 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     }
     return ApiError::invalid_json("invalid JSON").to_response();
   }
-  if (auto upstream = route_upstream_chat(body, catalog, outcome)) return *upstream;
+  std::optional<StoreIntent> store_intent;
+  if (stored_) {
+    auto intent = parse_store_intent(body, key_owner(auth_, req.header("Authorization")));
+    if (auto* err = std::get_if<ApiError>(&intent)) return err->to_response();
+    store_intent = std::move(std::get<std::optional<StoreIntent>>(intent));
+  }
+  if (auto upstream = route_upstream_chat(body, catalog, outcome)) {
+    if (auto* start = std::get_if<ChatCompletionStart>(&outcome.action))
+      start->store = std::move(store_intent);
+    return *upstream;
+  }
   ChatRequestParse parsed = parse_chat_completion_request(body);
   if (!parsed.request) {
     return ApiError::invalid_request(join_errors(parsed.errors),
@@ -193,7 +224,8 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   const ServedModel* m = catalog->find(parsed.request->model);
   if (!m) return not_found_or_loading(*catalog, parsed.request->model).to_response();
   outcome.model = m->id;
-  outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt};
+  outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt,
+                                       std::move(store_intent)};
   return {};
 }
 

@@ -14,6 +14,8 @@
 #include "gateway/cors_policy.h"
 #include "gateway/http_message.h"
 #include "gateway/model_catalog.h"
+#include "gateway/stored_completions_api.h"
+#include "gateway/storing_sink.h"
 #include "gateway/upstream_relay.h"
 
 namespace toolgate::gateway {
@@ -28,10 +30,13 @@ struct ChatCompletionStart {
   const ServedModel* model = nullptr;  // points into catalog
   // Set instead of `request` when the model is an upstream one: the body is forwarded.
   std::optional<UpstreamChatRequest> upstream;
+  // Set for `store: true` when the server has a store (stored_completions_api.h).
+  std::optional<StoreIntent> store;
 };
 
 struct ApiOutcome {
-  std::variant<HttpResponse, ChatCompletionStart> action;
+  // DeferredResponse: blocking store work the session runs on a worker thread.
+  std::variant<HttpResponse, ChatCompletionStart, DeferredResponse> action;
   HttpHeaders common_headers;  // x-request-id, CORS: added to whatever is finally sent
   std::string request_id;
   std::string model;  // for the access log ("" when none)
@@ -44,6 +49,10 @@ class HttpApi {
   // Publishes the served models; /health turns 200 once a catalog with every configured model
   // ready is published.
   void publish(std::shared_ptr<const ModelCatalog> catalog);
+  // Stored completions and the web chat (null store: `store` is ignored, no list endpoints;
+  // web_ui false: no page at /). Call before serving.
+  void set_store(store::CompletionStore* store);
+  void set_web_ui(bool enabled) { web_ui_ = enabled; }
   std::shared_ptr<const ModelCatalog> catalog() const;
 
   // Never throws.
@@ -61,6 +70,8 @@ class HttpApi {
   CorsPolicy cors_;
   Metrics* metrics_;
   const AdmissionControl* admission_;
+  std::optional<StoredCompletionsApi> stored_;
+  bool web_ui_ = false;
   mutable std::mutex mu_;
   std::shared_ptr<const ModelCatalog> catalog_;
 };

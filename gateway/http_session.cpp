@@ -16,6 +16,7 @@
 #include "gateway/http_api.h"
 #include "gateway/metrics.h"
 #include "gateway/response_sink.h"
+#include "gateway/storing_sink.h"
 #include "gateway/upstream_chat_job.h"
 
 namespace toolgate::gateway {
@@ -168,7 +169,28 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
       if (req.method == "HEAD") r->body.clear();
       return respond(std::move(*r));
     }
+    if (auto* deferred = std::get_if<DeferredResponse>(&outcome.action))
+      return run_deferred(std::move(*deferred), req.method == "HEAD");
     start_chat(std::move(std::get<ChatCompletionStart>(outcome.action)));
+  }
+
+  // Store reads and writes block on SQLite: they run on a worker thread, and the response
+  // comes back to the strand.
+  void run_deferred(DeferredResponse deferred, bool head) {
+    // The task keeps the session alive (nothing else does while no socket operation is
+    // pending), as a job does through its sink.
+    auto gate = ctx_.gate;
+    auto ex = stream_.get_executor();
+    ctx_.post_blocking([run = std::move(deferred.run), gate, ex, self = shared_from_this(), head] {
+      HttpResponse r;
+      try {
+        r = run();
+      } catch (const std::exception& e) {
+        r = ApiError::internal(std::string("internal error: ") + e.what()).to_response();
+      }
+      if (head) r.body.clear();
+      gate->post(ex, [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+    });
   }
 
   bool arrival_set() const { return arrival_ != Clock::time_point{}; }
@@ -232,14 +254,19 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
           s.total_ms);
     };
     job_logged_ = true;
+    std::shared_ptr<ResponseSink> sink = shared_from_this();
+    if (start.store && ctx_.options->store) {
+      sink = std::make_shared<StoringSink>(std::move(sink), std::move(*start.store),
+                                           ctx_.options->store, env.post);
+    }
     if (start.upstream) {
       job_ = make_upstream_chat_job(std::move(*start.upstream), std::move(start.catalog),
-                                    start.model, std::move(env), shared_from_this(),
+                                    start.model, std::move(env), std::move(sink),
                                     std::move(on_done), arrival_, stream_.get_executor());
     } else {
-      job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
-                                       start.model, std::move(env), shared_from_this(),
-                                       std::move(on_done), arrival_);
+      job_ =
+          ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
+                                    std::move(env), std::move(sink), std::move(on_done), arrival_);
     }
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {

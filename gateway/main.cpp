@@ -2,6 +2,7 @@
 // until SIGINT/SIGTERM.
 //   toolgate --config config/default.yaml
 //   toolgate --model models/SmolLM2-135M-Instruct-Q4_1.gguf --port 8080
+//   toolgate export --config config/default.yaml --out data/   (stored completions → JSONL)
 // The server listens before the models load, so /health answers 503 meanwhile.
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/cli.h"
@@ -18,11 +20,14 @@
 #include "config/config_printer.h"
 #include "engine/engine.h"
 #include "gateway/engine_adapters.h"
+#include "gateway/export_command.h"
 #include "gateway/load_progress.h"
 #include "gateway/options.h"
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
 #include "gateway/upstream_model.h"
+#include "store/completion_store.h"
+#include "store/schema.h"
 #include "tools/builtin/builtin_tools.h"
 #include "tools/plugin_loader.h"
 #include "tools/tool_registry.h"
@@ -53,6 +58,7 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.max_tool_rounds = s.max_tool_rounds;
   o.tool_timeout = std::chrono::milliseconds(c.tools.timeout_ms);
   o.access_log = c.logging.access_log;
+  o.web_ui = s.web_ui;
   return o;
 }
 
@@ -126,6 +132,8 @@ int64_t unix_now() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "export")
+    return gw::run_export_command(argc - 1, argv + 1);
   cfg::CliParseResult cli = cfg::parse_cli(argc, argv);
   if (!cli.ok()) {
     for (const auto& e : cli.errors) std::fprintf(stderr, "toolgate: %s\n", e.c_str());
@@ -176,10 +184,28 @@ int main(int argc, char** argv) {
     return 2;
   }
   gw::RegistryToolbox toolbox(registry);
+  // The store outlives the Server (declared first): its destructor commits what is queued.
+  std::unique_ptr<toolgate::store::CompletionStore> store;
+  if (config.store.enabled) {
+    try {
+      toolgate::store::StoreOptions so;
+      so.path = config.store.path;
+      so.retention_days = config.store.retention_days;
+      store = std::make_unique<toolgate::store::CompletionStore>(so);
+      spdlog::info("store: {} (schema version {}, retention {})", so.path,
+                   toolgate::store::schema_version_latest(),
+                   so.retention_days > 0 ? std::to_string(so.retention_days) + " days" : "none");
+    } catch (const std::exception& e) {
+      spdlog::critical("toolgate: {}", e.what());
+      return 2;
+    }
+  }
   std::vector<std::unique_ptr<eng::Engine>> engines;
   int rc = 0;
   try {
-    gw::Server server(server_options(config), {}, &toolbox);
+    gw::ServerOptions options = server_options(config);
+    options.store = store.get();
+    gw::Server server(options, {}, &toolbox);
     server.start();  // /health answers 503 while the models load
     // Models become available one by one, in config order: upstream ones at once, local ones as
     // each finishes loading. Until then, requests naming them get 503 model_loading.

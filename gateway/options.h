@@ -12,6 +12,10 @@ namespace toolgate::engine {
 class Engine;
 }
 
+namespace toolgate::store {
+class CompletionStore;
+}
+
 namespace toolgate::gateway {
 
 class PromptRenderer;
@@ -42,6 +46,10 @@ struct ServerOptions {
   std::chrono::milliseconds tool_timeout{10'000};
   bool handle_signals = true;  // run() stops on SIGINT/SIGTERM
   bool access_log = true;      // one info line per request
+  // Stored chat completions (`store: true` and the list/retrieve endpoints); null = off. Owned
+  // by main(); must outlive the Server.
+  store::CompletionStore* store = nullptr;
+  bool web_ui = true;  // the built-in chat page at /
 };
 
 // Per-model sampling defaults (request fields override them).

@@ -57,6 +57,8 @@ struct Server::Impl {
         toolbox(tb),
         workers(static_cast<size_t>(std::max(1, options.worker_threads))) {
     if (!models.empty()) api.publish(std::make_shared<ModelCatalog>(std::move(models)));
+    api.set_store(options.store);
+    api.set_web_ui(options.web_ui);
     context.options = &options;
     context.api = &api;
     context.admission = &admission;

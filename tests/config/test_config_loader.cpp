@@ -125,8 +125,8 @@ tools:
   const ModelConfig& remote = c.models[1];
   EXPECT_TRUE(remote.path.empty());
   ASSERT_TRUE(remote.upstream.has_value());
-  EXPECT_EQ(*remote.upstream,
-            (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini", 1000, 0, "", true}));
+  EXPECT_EQ(*remote.upstream, (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini",
+                                              1000, 0, "", true}));
   // The gateway runs them around the upstream's rounds.
   EXPECT_EQ(remote.server_tools, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.builtin, std::vector<std::string>{"add"});
@@ -353,6 +353,38 @@ TEST(ValidateConfig, ABadGlobalEngineValueIsReportedOnceNotPerModel) {
       "a.yaml", without_file_checks());
   ASSERT_EQ(result.issues.size(), 1u) << result.error_text();
   EXPECT_EQ(result.issues[0].path, "engine.block_size");
+}
+
+}  // namespace
+}  // namespace toolgate::config
+
+namespace toolgate::config {
+namespace {
+
+TEST(ConfigLoader, StoreSectionIsOffByDefaultAndReadWhenGiven) {
+  const Config off = load_ok("models:\n  - id: m\n    path: /models/m.gguf\n");
+  EXPECT_FALSE(off.store.enabled);
+  EXPECT_TRUE(off.server.web_ui);
+  const Config on = load_ok(
+      "server: {web_ui: false}\n"
+      "store: {enabled: true, path: data/chats.db, retention_days: 30}\n"
+      "models:\n  - id: m\n    path: /models/m.gguf\n",
+      without_file_checks(), "/etc/toolgate/config.yaml");
+  EXPECT_TRUE(on.store.enabled);
+  // Relative to the working directory, not to the config file.
+  EXPECT_EQ(on.store.path, "data/chats.db");
+  EXPECT_EQ(on.store.retention_days, 30);
+  EXPECT_FALSE(on.server.web_ui);
+}
+
+TEST(ConfigLoader, StoreMistakesAreReported) {
+  for (const char* store : {"store: {retention_days: -1}", "store: {enabled: true, path: ''}",
+                            "store: {enabeld: true}"}) {
+    LoadResult r =
+        load_config_string(std::string(store) + "\nmodels:\n  - id: m\n    path: /m.gguf\n",
+                           "<string>", without_file_checks());
+    EXPECT_FALSE(r.ok()) << store;
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // the test does not collide with a running server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
@@ -27,9 +28,11 @@ const skip = skipReason();
 describe('config/default.yaml', { skip: skip ?? false, timeout: 600_000 }, () => {
   let server;
   let client;
+  // default.yaml keeps stored completions in ./toolgate.db: run where that is a scratch dir.
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'toolgate-default-'));
 
   before(async () => {
-    server = await startServerFromConfig(configPath);
+    server = await startServerFromConfig(configPath, [], { cwd });
     // default.yaml has no api_keys: loopback without authentication.
     client = new OpenAI({ apiKey: 'unused', baseURL: `${server.baseURL}/v1`, maxRetries: 0 });
   });
@@ -55,5 +58,19 @@ describe('config/default.yaml', { skip: skip ?? false, timeout: 600_000 }, () =>
     assert.equal(typeof content, 'string');
     assert.ok(content.trim().length > 0);
     assert.ok(r.usage.completion_tokens > 0);
+  });
+
+  test('stores completions in ./toolgate.db and serves the web chat', async () => {
+    const r = await client.chat.completions.create({
+      model: 'default', temperature: 0, max_tokens: 4, store: true, metadata: { from: 'default-config-test' },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const list = await client.chat.completions.list({ metadata: { from: 'default-config-test' } });
+    assert.deepEqual(list.data.map((c) => c.id), [r.id]);
+    assert.ok(existsSync(path.join(cwd, 'toolgate.db')));
+    const page = await fetch(`${server.baseURL}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /text\/html/);
+    assert.match(await page.text(), /<title>Toolgate chat<\/title>/);
   });
 });

@@ -56,12 +56,13 @@ function writeConfig(config) {
 // Spawns toolgate with `args`, waits until /health on `port` answers 200, and returns a handle
 // { port, baseURL, log(), stop() }. Throws with the server's log if it exits or stays unhealthy.
 // With `terminal`, toolgate runs on a pseudo-terminal (util-linux `script`), as in an operator's shell.
-async function launch(args, port, timeoutMs = 120_000, { terminal = false } = {}) {
+// `cwd`: the server's working directory (where a relative store path lands).
+async function launch(args, port, timeoutMs = 120_000, { terminal = false, cwd = undefined } = {}) {
   const quote = (a) => `'${String(a).replaceAll("'", "'\\''")}'`;
   const child = terminal
     ? spawn('script', ['-qfec', [process.env.TOOLGATE_BIN, ...args].map(quote).join(' '), '/dev/null'],
-      { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd })
+    : spawn(process.env.TOOLGATE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -82,6 +83,13 @@ async function launch(args, port, timeoutMs = 120_000, { terminal = false } = {}
     port,
     baseURL,
     log: () => log,
+    // Sends `signal` (default SIGKILL: a crash) and resolves once the process is gone.
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      return exited;
+    },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -131,7 +139,7 @@ export async function startServerWithConfig(config, { terminal = false } = {}) {
 // Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file
 // that already exists (e.g. config/default.yaml, as ./scripts/serve runs it); the CLI's --port
 // overrides the file's. Same handle as startServer().
-export async function startServerFromConfig(configPath, extraArgs = []) {
+export async function startServerFromConfig(configPath, extraArgs = [], { cwd = undefined } = {}) {
   const port = await freePort();
-  return launch(['--config', configPath, '--port', String(port), ...extraArgs], port, 180_000);
+  return launch(['--config', configPath, '--port', String(port), ...extraArgs], port, 180_000, { cwd });
 }
