@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "engine/engine.h"
 #include "engine/gguf.h"
 #include "engine/model/hparams.h"
@@ -33,6 +34,7 @@
 
 using namespace toolgate::engine;
 using Clock = std::chrono::steady_clock;
+using toolgate::bench::load_average;
 
 namespace {
 
@@ -53,13 +55,6 @@ std::vector<int> parse_list(const char* s) {
   std::string x;
   while (std::getline(ss, x, ',')) v.push_back(std::stoi(x));
   return v;
-}
-
-double load_average() {
-  std::ifstream f("/proc/loadavg");
-  double l = -1;
-  f >> l;
-  return l;
 }
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {

@@ -2,11 +2,21 @@
 // Percentiles and JSON summaries shared by the server benchmarks.
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace toolgate::bench {
+
+// The 1-minute load average: printed beside every figure, since on a shared machine a figure
+// without it cannot be compared with anything.
+inline double load_average() {
+  std::ifstream f("/proc/loadavg");
+  double l = -1;
+  f >> l;
+  return l;
+}
 
 inline double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

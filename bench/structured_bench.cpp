@@ -29,12 +29,14 @@
 
 #include "engine/constrained/compiled_schema.h"
 #include "engine/constrained/reply_constraint.h"
+#include "bench_stats.h"
 #include "engine/engine.h"
 #include "engine/tokenizer.h"
 
 using namespace toolgate::engine;
 using namespace toolgate::engine::constrained;
 using Clock = std::chrono::steady_clock;
+using toolgate::bench::load_average;
 
 namespace {
 
@@ -44,13 +46,6 @@ struct Args {
   int gen = 128;
   std::vector<int> batch = {1, 16};
 };
-
-double load_average() {
-  std::ifstream f("/proc/loadavg");
-  double l = -1;
-  f >> l;
-  return l;
-}
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "engine/chat_template.h"
+#include "engine/tokenizer/unicode.h"
 
 namespace toolgate::engine::jinja {
 namespace {
@@ -237,7 +238,7 @@ class Lexer {
           if (i + len > src_.size()) fail(start, "truncated escape in string literal");
           uint32_t cp = static_cast<uint32_t>(std::stoul(src_.substr(i, len), nullptr, 16));
           i += len;
-          append_utf8(out, cp);
+          unicode::append_utf8(cp, out);
           break;
         }
         default:
@@ -246,24 +247,6 @@ class Lexer {
       }
     }
     return out;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 };
 

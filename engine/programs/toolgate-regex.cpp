@@ -18,29 +18,12 @@
 #include <vector>
 
 #include "engine/constrained/regex.h"
+#include "engine/tokenizer/unicode.h"
 
 using toolgate::engine::constrained::format_regex;
 using toolgate::engine::constrained::Regex;
 
 namespace {
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Transitions from each state to an accepting one, by breadth-first search backwards.
 std::vector<uint32_t> distance_to_accept(const Regex& re) {
@@ -98,7 +81,7 @@ std::string sample(const Regex& re, const std::vector<uint32_t>& dist, std::mt19
     }
     const Regex::Edge& e =
         closer.empty() ? edges[rng() % edges.size()] : *closer[rng() % closer.size()];
-    append_utf8(out, pick_code_point(rng, e.lo, e.hi));
+    toolgate::engine::unicode::append_utf8(pick_code_point(rng, e.lo, e.hi), out);
     state = e.next;
   }
 }

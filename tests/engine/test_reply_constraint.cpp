@@ -64,6 +64,61 @@ class QwenVocabulary : public ::testing::Test {
         ToolCallGrammarOptions{d->call_format(), tools, only, mode, parallel});
   }
 
+  // The mask (trie walk, string-safe shortcut, free-text shortcut) against allows() per token.
+  static void expect_mask_agrees(ReplyConstraint& constraint) {
+    const std::vector<uint8_t> mask = constraint.allowed_tokens();
+    size_t allowed = 0;
+    for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id) {
+      ASSERT_EQ(mask[static_cast<size_t>(id)] != 0, constraint.allows(id))
+          << "token " << id << " '" << tokenizer_->token_to_piece(id, true) << "'";
+      allowed += mask[static_cast<size_t>(id)];
+    }
+    EXPECT_GT(allowed, 0u);
+  }
+
+  // One reply sampled under `constraint` from random logits, the worst a model can do: each
+  // step's logits are a window at a random offset into one pool of Gaussian noise (random for
+  // every token and step, without drawing 150k normals per step). Returns the text and whether
+  // an end-of-generation token came within `max_steps`; the constraint must never give up.
+  static std::pair<std::string, bool> random_reply(ReplyConstraint& constraint, uint64_t seed,
+                                                   int max_steps) {
+    const int32_t n_vocab = tokenizer_->n_vocab();
+    constexpr size_t kShift = 1 << 16;
+    static const std::vector<float> pool = [&] {
+      std::vector<float> p(static_cast<size_t>(n_vocab) + kShift);
+      std::mt19937 pool_rng(7);
+      std::normal_distribution<float> noise(0.0f, 3.0f);
+      for (float& x : p) x = noise(pool_rng);
+      return p;
+    }();
+    SamplingParams params;
+    params.temperature = 1.0f;
+    params.seed = seed;
+    Sampler sampler(params, n_vocab);
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::vector<float> logits(static_cast<size_t>(n_vocab)), saved;
+    std::vector<int32_t> generated;
+    std::string text;
+    for (int step = 0; step < max_steps; ++step) {
+      const size_t shift = rng() % kShift;
+      std::copy(pool.begin() + static_cast<std::ptrdiff_t>(shift),
+                pool.begin() + static_cast<std::ptrdiff_t>(shift) + n_vocab, logits.begin());
+      saved = logits;
+      SampledToken tok = sampler.sample(logits, {}, generated);
+      if (!constraint.allows(tok.id)) {
+        logits = saved;
+        constraint.mask(logits);
+        tok = sampler.sample(logits, {}, generated);
+      }
+      constraint.accept(tok.id);
+      EXPECT_TRUE(constraint.active());
+      generated.push_back(tok.id);
+      if (tokenizer_->is_eog(tok.id)) return {text, true};
+      text += tokenizer_->token_to_piece(tok.id);
+    }
+    return {text, false};
+  }
+
   static inline GgufFile* file_ = nullptr;
   static inline Tokenizer* tokenizer_ = nullptr;
   static inline std::shared_ptr<const TokenByteIndex>* index_ = nullptr;
@@ -126,14 +181,7 @@ TEST_F(QwenVocabulary, MaskAgreesWithCheckingEveryToken) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.already);
     ReplyConstraint constraint(grammar(c.mode), *index_, c.already);
-    const std::vector<uint8_t> mask = constraint.allowed_tokens();
-    size_t allowed = 0;
-    for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id) {
-      ASSERT_EQ(mask[static_cast<size_t>(id)] != 0, constraint.allows(id))
-          << "token " << id << " '" << tokenizer_->token_to_piece(id, true) << "'";
-      allowed += mask[static_cast<size_t>(id)];
-    }
-    EXPECT_GT(allowed, 0u);
+    expect_mask_agrees(constraint);
   }
 }
 
@@ -157,44 +205,12 @@ TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidCalls) {
   auto dialect = make_tool_dialect("<tool_call>", "qwen2");
   const std::string prefix = dialect->forced_call_prefix(std::nullopt);
   auto g = grammar(ConstraintMode::Forced, /*parallel=*/false);
-  const int32_t n_vocab = tokenizer_->n_vocab();
-  std::vector<float> logits(static_cast<size_t>(n_vocab)), saved;
   std::map<std::string, int> names;
-  // Logits for a step are a window at a random offset into one pool of Gaussian noise: random
-  // for every token and step, without drawing 150k normals per step.
-  constexpr size_t kShift = 1 << 16;
-  std::vector<float> pool(static_cast<size_t>(n_vocab) + kShift);
-  std::mt19937 pool_rng(7);
-  std::normal_distribution<float> noise(0.0f, 3.0f);
-  for (float& p : pool) p = noise(pool_rng);
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    SamplingParams params;
-    params.temperature = 1.0f;
-    params.seed = seed;
-    Sampler sampler(params, n_vocab);
-    std::mt19937 rng(static_cast<uint32_t>(seed));
     ReplyConstraint constraint(g, *index_, prefix);
-    std::vector<int32_t> generated;
-    std::string text = prefix;
-    bool ended = false;
-    for (int step = 0; step < 600 && !ended; ++step) {
-      const size_t shift = rng() % kShift;
-      std::copy(pool.begin() + static_cast<std::ptrdiff_t>(shift),
-                pool.begin() + static_cast<std::ptrdiff_t>(shift) + n_vocab, logits.begin());
-      saved = logits;
-      SampledToken tok = sampler.sample(logits, {}, generated);
-      if (!constraint.allows(tok.id)) {
-        logits = saved;
-        constraint.mask(logits);
-        tok = sampler.sample(logits, {}, generated);
-      }
-      constraint.accept(tok.id);
-      ASSERT_TRUE(constraint.active());
-      generated.push_back(tok.id);
-      if (tokenizer_->is_eog(tok.id)) ended = true;
-      else text += tokenizer_->token_to_piece(tok.id);
-    }
+    auto [reply, ended] = random_reply(constraint, seed, 600);
+    const std::string text = prefix + reply;
     ASSERT_TRUE(ended) << text;
     auto parser = dialect->make_parser();
     auto out = parser->feed(text);
@@ -270,14 +286,7 @@ TEST_F(QwenVocabulary, AnswerMaskAgreesWithCheckingEveryToken) {
         "{\"id\": 123, \"score\": 1, \"label\": \"dog\", \"note\": null, \"point\": [3, true]}"}) {
     SCOPED_TRACE(already);
     ReplyConstraint constraint(g, *index_, already);
-    const std::vector<uint8_t> mask = constraint.allowed_tokens();
-    size_t allowed = 0;
-    for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id) {
-      ASSERT_EQ(mask[static_cast<size_t>(id)] != 0, constraint.allows(id))
-          << "token " << id << " '" << tokenizer_->token_to_piece(id, true) << "'";
-      allowed += mask[static_cast<size_t>(id)];
-    }
-    EXPECT_GT(allowed, 0u);
+    expect_mask_agrees(constraint);
   }
   // Once the value is complete only the end of the turn may follow.
   ReplyConstraint done(g, *index_,
@@ -288,42 +297,11 @@ TEST_F(QwenVocabulary, AnswerMaskAgreesWithCheckingEveryToken) {
 
 TEST_F(QwenVocabulary, RandomLogitsAlwaysGiveValidAnswers) {
   auto g = answer_grammar(kAnswerSchema);
-  const int32_t n_vocab = tokenizer_->n_vocab();
-  std::vector<float> logits(static_cast<size_t>(n_vocab)), saved;
-  constexpr size_t kShift = 1 << 16;
-  std::vector<float> pool(static_cast<size_t>(n_vocab) + kShift);
-  std::mt19937 pool_rng(9);
-  std::normal_distribution<float> noise(0.0f, 3.0f);
-  for (float& p : pool) p = noise(pool_rng);
   std::set<std::string> labels;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    SamplingParams params;
-    params.temperature = 1.0f;
-    params.seed = seed;
-    Sampler sampler(params, n_vocab);
-    std::mt19937 rng(static_cast<uint32_t>(seed));
     ReplyConstraint constraint(g, *index_);
-    std::vector<int32_t> generated;
-    std::string text;
-    bool ended = false;
-    for (int step = 0; step < 800 && !ended; ++step) {
-      const size_t shift = rng() % kShift;
-      std::copy(pool.begin() + static_cast<std::ptrdiff_t>(shift),
-                pool.begin() + static_cast<std::ptrdiff_t>(shift) + n_vocab, logits.begin());
-      saved = logits;
-      SampledToken tok = sampler.sample(logits, {}, generated);
-      if (!constraint.allows(tok.id)) {
-        logits = saved;
-        constraint.mask(logits);
-        tok = sampler.sample(logits, {}, generated);
-      }
-      constraint.accept(tok.id);
-      ASSERT_TRUE(constraint.active());
-      generated.push_back(tok.id);
-      if (tokenizer_->is_eog(tok.id)) ended = true;
-      else text += tokenizer_->token_to_piece(tok.id);
-    }
+    auto [text, ended] = random_reply(constraint, seed, 800);
     ASSERT_TRUE(ended) << text;
     json v = json::parse(text);  // throws (fails the test) on anything but one JSON value
     ASSERT_TRUE(v.is_object()) << text;
