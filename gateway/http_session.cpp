@@ -235,8 +235,10 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
                                     start.model, std::move(env), shared_from_this(),
                                     std::move(on_done), arrival_, stream_.get_executor());
     } else {
+      std::shared_ptr<ResponseSink> sink = shared_from_this();
+      if (start.wrap_sink) sink = start.wrap_sink(std::move(sink));
       job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
-                                       start.model, std::move(env), shared_from_this(),
+                                       start.model, std::move(env), std::move(sink),
                                        std::move(on_done), arrival_);
     }
     job_->start();
