@@ -14,6 +14,7 @@
 #include "gateway/cors_policy.h"
 #include "gateway/http_message.h"
 #include "gateway/model_catalog.h"
+#include "gateway/response_sink.h"
 #include "gateway/upstream_relay.h"
 
 namespace toolgate::gateway {
@@ -28,6 +29,10 @@ struct ChatCompletionStart {
   const ServedModel* model = nullptr;  // points into catalog
   // Set instead of `request` when the model is an upstream one: the body is forwarded.
   std::optional<UpstreamChatRequest> upstream;
+  // Endpoints other than /v1/chat/completions (Ollama's /api/chat, /v1/completions, /infill)
+  // run the same job and rewrite its chat.completion output into their own shape: this wraps
+  // the session's sink in their translator.
+  std::function<std::shared_ptr<ResponseSink>(std::shared_ptr<ResponseSink>)> wrap_sink;
 };
 
 struct ApiOutcome {
@@ -56,6 +61,7 @@ class HttpApi {
  private:
   HttpResponse route(const HttpRequest& request, ApiOutcome& outcome) const;
   HttpResponse metrics_response() const;
+  HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;
