@@ -92,6 +92,7 @@ struct ChatCompletionRequest {
   std::optional<int> top_k;
   std::optional<float> min_p;
   std::optional<float> repetition_penalty;
+  bool ignore_eos = false;  // vLLM/llama.cpp extension: generate max_tokens whatever comes
   // Non-empty for the non-chat endpoints: `messages` and tools are unused, and there are
   // raw_prompts.size() * n choices, choice i answering raw_prompts[i / n].
   std::vector<PromptBuilder> raw_prompts;

@@ -85,7 +85,9 @@ class OllamaSink final : public ChatStreamTranslator {
   std::string stream_content_type() const override { return "application/x-ndjson"; }
   std::string piece(int index, const std::string& text, const nlohmann::json&) override {
     if (index != 0 || text.empty()) return "";
-    return ndjson(line(text));
+    json j = line(text);
+    j["done"] = false;
+    return ndjson(j);
   }
   std::string choice_finished(int index) override {
     if (index != 0 || o_.generate || choices().empty()) return "";
