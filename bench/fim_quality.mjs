@@ -78,19 +78,22 @@ function compiles(lang, name, text) {
 }
 
 // Cut the completion where it starts repeating the suffix: at the first position from which it
-// reads (whitespace ignored) like the suffix's first two non-blank lines, or like its first line
-// when that starts a line of the completion. Editor plugins remove this overlap the same way.
+// reads (whitespace ignored) like the suffix's first two non-blank lines, or at a line equal to
+// the suffix's first non-blank line, indentation included. Editor plugins remove this overlap the same way.
 function trim(completion, suffix) {
   const squash = (s) => s.replace(/\s+/g, '');
-  const lines = suffix.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = suffix.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim().length > 0);
   if (lines.length === 0) return completion;
   const head = squash(lines.slice(0, 2).join(''));
   for (let i = 0; i < completion.length; ++i) {
     const rest = completion.slice(i);
     const atLineStart = i === 0 || completion[i - 1] === '\n' || /^\s*$/.test(completion.slice(completion.lastIndexOf('\n', i - 1) + 1, i));
     if (squash(rest).startsWith(head) && !/\s/.test(completion[i])) return completion.slice(0, i).replace(/\s+$/, '');
-    if (atLineStart && !/\s/.test(completion[i]) && rest.split('\n')[0].trim() === lines[0] && i > 0)
-      return completion.slice(0, i).replace(/\s+$/, '');
+    // The same line at the same indentation (a "}" closing an inner block is not the suffix's).
+    const lineStart = completion.lastIndexOf('\n', i - 1) + 1;
+    if (atLineStart && !/\s/.test(completion[i]) && i > 0 &&
+        completion.slice(lineStart).split('\n')[0].trimEnd() === lines[0])
+      return completion.slice(0, lineStart).replace(/\s+$/, '');
   }
   return completion;
 }
