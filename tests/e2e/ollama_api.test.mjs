@@ -223,6 +223,24 @@ describe('toolgate with ollama-js', { skip: skip ?? false, timeout: 600_000 }, (
     assert.equal(obj.name, 'Ann');
   });
 
+  test('format as a JSON schema: a schema-shaped object, or a clear 400 until structured outputs land', async () => {
+    const schema = {
+      type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } },
+      required: ['name', 'age'], additionalProperties: false,
+    };
+    try {
+      const r = await ollama.chat({
+        model: QWEN, stream: false, format: schema, options: { temperature: 0, num_predict: 60 },
+        messages: [{ role: 'user', content: 'Ann is 30 years old. Describe her as JSON.' }],
+      });
+      const obj = JSON.parse(r.message.content);
+      assert.deepEqual(Object.keys(obj).sort(), ['age', 'name']);
+      assert.equal(typeof obj.age, 'number');
+    } catch (e) {
+      if (!(e.status_code === 400 && /json_schema|response_format/.test(e.error))) throw e;
+    }
+  });
+
   test('errors in Ollama\'s shape', async () => {
     await assert.rejects(ollama.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
       (e) => e.status_code === 404 && /nope/.test(e.error));
