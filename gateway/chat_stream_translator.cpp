@@ -75,6 +75,10 @@ void ChatStreamTranslator::stream_data(std::string data) {
       ended_ = Clock::now();
       errored_ = true;
       TranslatedError err = read_translated_error(500, std::string(event));
+      // In-band errors lost their status on the way; a client that does not stream gets it
+      // back from the code (the job streams even then, so a timeout arrives this way).
+      if (err.code == "request_timeout") err.status = 504;
+      if (err.code == "service_unavailable") err.status = 503;
       if (client_streams_) {
         out += stream_error(err);
       } else if (!ended_response_) {

@@ -105,6 +105,20 @@ TEST(OllamaOutput, ErrorsHaveOllamasShapeAndStatus) {
   EXPECT_EQ(json::parse(rec->response->body), json({{"error", "bad temperature"}}));
 }
 
+TEST(OllamaOutput, ATimeoutDuringANonStreamedAnswerIsA504) {
+  auto rec = std::make_shared<RecordingSink>();
+  auto sink = make_ollama_sink(rec, {"qwen", false, false});
+  HttpResponse head;
+  sink->begin_stream(head);
+  sink->stream_data(sse_event(chunk(delta(0, {{"content", "Hel"}}))));
+  sink->stream_data(sse_event(json{{"error", {{"message", "too slow"}, {"code", "request_timeout"}}}}) +
+                    std::string(sse_done()));
+  sink->end_stream();
+  ASSERT_TRUE(rec->response);
+  EXPECT_EQ(rec->response->status, 504);
+  EXPECT_EQ(json::parse(rec->response->body), json({{"error", "too slow"}}));
+}
+
 TEST(TextCompletionOutput, WholeResponseHasLegacyLogprobsAndEcho) {
   auto rec = std::make_shared<RecordingSink>();
   TextCompletionOptions o;
