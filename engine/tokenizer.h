@@ -12,6 +12,14 @@ namespace toolgate::engine {
 
 class GgufFile;
 
+// Fill-in-the-middle markers of a code model (-1 where the vocabulary has none): GGUF
+// tokenizer.ggml.fim_*_token_id, or found by text as llama.cpp does (Qwen's "<|fim_prefix|>").
+struct FimTokens {
+  int32_t prefix = -1, suffix = -1, middle = -1;
+  int32_t pad = -1, repo = -1, file_sep = -1;  // also end-of-generation tokens
+  bool usable() const { return prefix >= 0 && suffix >= 0 && middle >= 0; }
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -46,6 +54,7 @@ class Tokenizer {
   virtual const std::string& token_text(int32_t id) const = 0;
   // Id of a token whose vocabulary text is exactly `text`, or -1.
   virtual int32_t find_token(std::string_view text) const = 0;
+  virtual FimTokens fim_tokens() const { return {}; }
 };
 
 // Joins token pieces into text without ever emitting half a UTF-8 character: incomplete trailing

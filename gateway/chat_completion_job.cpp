@@ -94,12 +94,13 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
       if (!model_.engine || !model_.renderer)
         return fail(ApiError::unavailable("Model '" + model_.id + "' is not loaded.",
                                           env_.retry_after_seconds));
-      choices_.resize(static_cast<size_t>(req_.n));
-      for (int i = 0; i < req_.n; ++i) choices_[static_cast<size_t>(i)].index = i;
+      choices_.resize(static_cast<size_t>(req_.choice_count()));
+      for (int i = 0; i < req_.choice_count(); ++i) choices_[static_cast<size_t>(i)].index = i;
+      if (!req_.raw_prompts.empty()) return prepare_raw_prompts();
       auto messages = std::make_shared<ojson>(messages_to_template_json(req_.messages));
       prepare_prompt(messages, plan_.tools.forced_prefix,
                      [self = shared_from_this(), messages](std::vector<int32_t> tokens) {
-                       self->submit_first_round(std::move(tokens));
+                       self->submit_first_round({std::move(tokens)});
                      });
     } catch (const std::exception& e) {
       fail(ApiError::internal(std::string("internal error: ") + e.what()));
@@ -180,6 +181,31 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     });
   }
 
+  // The non-chat endpoints: each prompt's tokens come from its builder, on a worker.
+  void prepare_raw_prompts() {
+    ++pending_work_;
+    auto self = shared_from_this();
+    env_.post_blocking([self]() mutable {
+      std::vector<std::vector<int32_t>> prompts;
+      std::optional<ApiError> error;
+      try {
+        for (const auto& build : self->req_.raw_prompts)
+          prompts.push_back(build(self->model_.engine->tokenizer()));
+      } catch (const PromptRenderError& e) {
+        error = ApiError::invalid_request(e.what(), "prompt");
+      } catch (const std::exception& e) {
+        error = ApiError::internal(std::string("internal error: ") + e.what());
+      }
+      self->env_.post([self, prompts = std::move(prompts), error = std::move(error)]() mutable {
+        --self->pending_work_;
+        if (self->abandoned_) return self->maybe_done();
+        if (self->stop_reason_) return self->fail(*self->stop_reason_);
+        if (error) return self->fail(*error);
+        self->guarded([&] { self->submit_first_round(std::move(prompts)); });
+      });
+    });
+  }
+
   // ---- submitting ------------------------------------------------------------------------
 
   engine::GenerationRequest make_generation(ChoiceState& c, std::vector<int32_t> tokens,
@@ -196,6 +222,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     // n > 1 with a seed: give each choice its own stream, reproducibly.
     if (g.sampling.seed && c.index > 0) *g.sampling.seed += static_cast<uint64_t>(c.index);
     g.max_tokens = max_tokens;
+    g.ignore_eos = req_.ignore_eos;
     g.stop = plan_.stop;
     auto self = shared_from_this();
     int idx = c.index;
@@ -238,9 +265,12 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     }
   }
 
-  void submit_first_round(std::vector<int32_t> tokens) {
+  // One prompt for a chat completion; one per raw prompt otherwise (choice i answers prompt
+  // i / n).
+  void submit_first_round(std::vector<std::vector<int32_t>> prompts) {
     if (response_ended_) return;
     for (auto& c : choices_) {
+      const auto& tokens = prompts[static_cast<size_t>(c.index / req_.n) % prompts.size()];
       if (plan_.tools.parse_tool_calls) {
         c.parser = model_.tool_syntax->make_parser();
         // The forced prefix is already in the prompt; the parser must see it too, so it knows
@@ -513,10 +543,10 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
 
   Usage usage() const {
     Usage u;
-    if (!choices_.empty()) {
-      // The n choices share one prompt; it is counted once, as OpenAI does.
-      u.prompt_tokens = choices_[0].first_prompt_tokens;
-      u.cached_tokens = choices_[0].cached_tokens;
+    // The n choices of a prompt share it; it is counted once, as OpenAI does.
+    for (size_t i = 0; i < choices_.size(); i += static_cast<size_t>(req_.n)) {
+      u.prompt_tokens += choices_[i].first_prompt_tokens;
+      u.cached_tokens += choices_[i].cached_tokens;
     }
     for (const auto& c : choices_) {
       u.prompt_tokens += c.extra_prompt_tokens;

@@ -3,13 +3,23 @@
 // into this at the edge (chat_request_parser.cpp) with every problem collected and named;
 // nothing past the edge looks at the raw body.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+namespace toolgate::engine {
+class Tokenizer;
+}
+
 namespace toolgate::gateway {
+
+// The prompt of a non-chat endpoint (/v1/completions, /infill, Ollama's raw or suffix
+// generate): the tokens come from this function instead of the chat template. It runs on a
+// worker thread; a PromptRenderError it throws becomes a 400.
+using PromptBuilder = std::function<std::vector<int32_t>(const engine::Tokenizer&)>;
 
 enum class Role { System, Developer, User, Assistant, Tool };
 const char* role_name(Role role);
@@ -82,7 +92,14 @@ struct ChatCompletionRequest {
   std::optional<int> top_k;
   std::optional<float> min_p;
   std::optional<float> repetition_penalty;
+  bool ignore_eos = false;  // vLLM/llama.cpp extension: generate max_tokens whatever comes
+  // Non-empty for the non-chat endpoints: `messages` and tools are unused, and there are
+  // raw_prompts.size() * n choices, choice i answering raw_prompts[i / n].
+  std::vector<PromptBuilder> raw_prompts;
 
+  int choice_count() const {
+    return raw_prompts.empty() ? n : n * static_cast<int>(raw_prompts.size());
+  }
   ToolChoice effective_tool_choice() const;
 };
 

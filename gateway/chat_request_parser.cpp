@@ -650,6 +650,7 @@ ChatRequestParse parse_chat_completion_request(const json& body) {
   if (auto v = r.number(body, "min_p", "min_p", 0, 1)) req.min_p = float(*v);
   if (auto v = r.number(body, "repetition_penalty", "repetition_penalty", 0, 10, true))
     req.repetition_penalty = float(*v);
+  req.ignore_eos = r.boolean(body, "ignore_eos", "ignore_eos").value_or(false);
 
   if (out.errors.empty()) out.request = std::move(req);
   return out;

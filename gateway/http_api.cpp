@@ -4,6 +4,9 @@
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
 #include "gateway/key_owner.h"
+#include "gateway/completions_api.h"
+#include "gateway/ollama_api.h"
+#include "gateway/ollama_output.h"
 #include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
 #include "gateway/web_ui.h"
@@ -172,6 +175,24 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   const bool model_get = path.size() > kModelsPrefix.size() &&
                          path.compare(0, kModelsPrefix.size(), kModelsPrefix) == 0;
   const bool chat = path == "/v1/chat/completions";
+  const bool text_completion = path == "/v1/completions";
+  const bool infill = path == "/infill";
+  if (path.rfind("/api/", 0) == 0) return route_ollama(req, outcome);
+  if (text_completion || infill) {
+    if (method != "POST") return method_not_allowed(req, "POST");
+    if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+    auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return ApiError::invalid_json("invalid JSON").to_response();
+    if (body.is_object() && body.contains("model") && body["model"].is_string())
+      outcome.model = body["model"].get<std::string>();
+    auto parsed = text_completion ? parse_text_completion(body, catalog())
+                                  : parse_infill(body, catalog());
+    if (auto* err = std::get_if<ApiError>(&parsed)) return err->to_response();
+    auto& start = std::get<ChatCompletionStart>(parsed);
+    outcome.model = start.model->id;
+    outcome.action = std::move(start);
+    return {};
+  }
   if (!models_list && !model_get && !chat)
     return ApiError::route_not_found(method, path).to_response();
   if ((models_list || model_get) && method != "GET" && method != "HEAD")
@@ -227,6 +248,24 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt,
                                        std::move(store_intent)};
   return {};
+}
+
+}  // namespace toolgate::gateway
+
+namespace toolgate::gateway {
+
+HttpResponse HttpApi::route_ollama(const HttpRequest& req, ApiOutcome& outcome) const {
+  if (auto err = auth_.check(req.header("Authorization"))) {
+    HttpResponse r = err->to_response();
+    return ollama_error(r.status, err->message);
+  }
+  auto result = handle_ollama_request(req, catalog(), outcome.model);
+  if (auto* start = std::get_if<ChatCompletionStart>(&result)) {
+    outcome.model = start->model->id;
+    outcome.action = std::move(*start);
+    return {};
+  }
+  return std::move(std::get<HttpResponse>(result));
 }
 
 }  // namespace toolgate::gateway

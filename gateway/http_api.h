@@ -16,6 +16,7 @@
 #include "gateway/model_catalog.h"
 #include "gateway/stored_completions_api.h"
 #include "gateway/storing_sink.h"
+#include "gateway/response_sink.h"
 #include "gateway/upstream_relay.h"
 
 namespace toolgate::gateway {
@@ -32,6 +33,10 @@ struct ChatCompletionStart {
   std::optional<UpstreamChatRequest> upstream;
   // Set for `store: true` when the server has a store (stored_completions_api.h).
   std::optional<StoreIntent> store;
+  // Endpoints other than /v1/chat/completions (Ollama's /api/chat, /v1/completions, /infill)
+  // run the same job and rewrite its chat.completion output into their own shape: this wraps
+  // the session's sink in their translator.
+  std::function<std::shared_ptr<ResponseSink>(std::shared_ptr<ResponseSink>)> wrap_sink;
 };
 
 struct ApiOutcome {
@@ -65,6 +70,7 @@ class HttpApi {
  private:
   HttpResponse route(const HttpRequest& request, ApiOutcome& outcome) const;
   HttpResponse metrics_response() const;
+  HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;

@@ -264,9 +264,11 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
                                     start.model, std::move(env), std::move(sink),
                                     std::move(on_done), arrival_, stream_.get_executor());
     } else {
-      job_ =
-          ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
-                                    std::move(env), std::move(sink), std::move(on_done), arrival_);
+      // Another API's translator (Ollama, completions) turns the chat output into its shape.
+      if (start.wrap_sink) sink = start.wrap_sink(std::move(sink));
+      job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
+                                       start.model, std::move(env), std::move(sink),
+                                       std::move(on_done), arrival_);
     }
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {

@@ -29,6 +29,10 @@ class VocabTokenizer : public Tokenizer {
   const std::string& token_text(int32_t id) const override;
   int32_t find_token(std::string_view text) const override { return vocab_.find(text); }
   bool adds_space_prefix() const override { return vocab_.add_space_prefix; }
+  FimTokens fim_tokens() const override {
+    return {vocab_.fim_pre, vocab_.fim_suf, vocab_.fim_mid,
+            vocab_.fim_pad, vocab_.fim_rep, vocab_.fim_sep};
+  }
 
   const Vocabulary& vocabulary() const { return vocab_; }
 

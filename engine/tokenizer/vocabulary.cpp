@@ -33,6 +33,17 @@ uint32_t attr_from_type(int64_t type) {
 constexpr std::array<std::string_view, 11> kEotTexts = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
     "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"};
+// FIM markers by text, as llama.cpp finds them when the GGUF names no id (Qwen2.5-Coder's GGUFs
+// carry only the texts).
+constexpr std::array<std::string_view, 8> kFimPreTexts = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>",
+    "<|code_prefix|>", "<|prefix|>"};
+constexpr std::array<std::string_view, 8> kFimSufTexts = {
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>",
+    "<|code_suffix|>", "<|suffix|>"};
+constexpr std::array<std::string_view, 8> kFimMidTexts = {
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>",
+    "<|code_middle|>", "<|middle|>"};
 constexpr std::array<std::string_view, 5> kFimPadTexts = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>",
                                                           "<PAD>", "[PAD]"};
 constexpr std::array<std::string_view, 5> kFimRepTexts = {"<|fim_repo|>", "<|repo_name|>",
@@ -65,7 +76,9 @@ void Vocabulary::finalize() {
   }
   index.build(texts);  // a later duplicate wins, as in llama.cpp's token_to_id
 
-  for (int32_t* id : {&bos, &eos, &eot, &eom, &unk, &pad, &fim_pad, &fim_rep, &fim_sep}) {
+  for (int32_t* id :
+       {&bos, &eos, &eot, &eom, &unk, &pad, &fim_pre, &fim_suf, &fim_mid, &fim_pad, &fim_rep,
+        &fim_sep}) {
     if (!valid(*id)) *id = -1;
   }
 
@@ -83,6 +96,9 @@ void Vocabulary::finalize() {
   };
   detect(eot, kEotTexts);
   detect(eom, std::array<std::string_view, 1>{"<|eom_id|>"});
+  detect(fim_pre, kFimPreTexts);
+  detect(fim_suf, kFimSufTexts);
+  detect(fim_mid, kFimMidTexts);
   detect(fim_pad, kFimPadTexts);
   detect(fim_rep, kFimRepTexts);
   detect(fim_sep, kFimSepTexts);
@@ -196,6 +212,9 @@ Vocabulary Vocabulary::from_gguf(const GgufFile& file) {
   read_id("tokenizer.ggml.eom_token_id", v.eom);
   read_id("tokenizer.ggml.unknown_token_id", v.unk);
   read_id("tokenizer.ggml.padding_token_id", v.pad);
+  read_id("tokenizer.ggml.fim_pre_token_id", v.fim_pre);
+  read_id("tokenizer.ggml.fim_suf_token_id", v.fim_suf);
+  read_id("tokenizer.ggml.fim_mid_token_id", v.fim_mid);
   read_id("tokenizer.ggml.fim_pad_token_id", v.fim_pad);
   read_id("tokenizer.ggml.fim_rep_token_id", v.fim_rep);
   read_id("tokenizer.ggml.fim_sep_token_id", v.fim_sep);

@@ -39,6 +39,7 @@ struct Vocabulary {
   std::vector<std::string> merges;  // BPE merge rules "left right", rank = index
 
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;
+  int32_t fim_pre = -1, fim_suf = -1, fim_mid = -1;  // fill-in-the-middle markers
   int32_t fim_pad = -1, fim_rep = -1, fim_sep = -1;
   bool add_bos = false;
   bool add_eos = false;

@@ -174,6 +174,27 @@ TEST(QwenTokenizer, ChatControlTokensAndEndOfGeneration) {
   EXPECT_FALSE(tok->is_eog(tok->encode("Hi", false, false)[0]));
 }
 
+TEST(QwenTokenizer, FimMarkersAreFoundByTextAsTheGgufNamesNoIds) {
+  auto file = open_or_skip(toolgate::testing::tool_model());
+  if (!file) GTEST_SKIP() << "model not fetched";
+  auto tok = Tokenizer::from_gguf(*file);
+  const auto fim = tok->fim_tokens();
+  ASSERT_TRUE(fim.usable());
+  EXPECT_EQ(tok->token_text(fim.prefix), "<|fim_prefix|>");
+  EXPECT_EQ(tok->token_text(fim.suffix), "<|fim_suffix|>");
+  EXPECT_EQ(tok->token_text(fim.middle), "<|fim_middle|>");
+  EXPECT_EQ(tok->token_text(fim.repo), "<|repo_name|>");
+  EXPECT_EQ(tok->token_text(fim.file_sep), "<|file_sep|>");
+  EXPECT_TRUE(tok->is_control(fim.prefix));
+  EXPECT_FALSE(tok->is_eog(fim.middle));
+}
+
+TEST(SmolLM2Tokenizer, HasNoFimMarkers) {
+  auto file = open_or_skip(toolgate::testing::default_model());
+  if (!file) GTEST_SKIP() << "model not fetched";
+  EXPECT_FALSE(Tokenizer::from_gguf(*file)->fim_tokens().usable());
+}
+
 TEST(QwenTokenizer, ToolCallTagsAreUserDefinedTokensAlwaysKeptWhole) {
   auto file = open_or_skip(toolgate::testing::tool_model());
   if (!file) GTEST_SKIP() << "model not fetched";
