@@ -30,7 +30,6 @@ std::shared_ptr<const CompiledSchema> SchemaCache::get(const nlohmann::ordered_j
       ++hits_;
       return it->second->second;
     }
-    ++misses_;
   }
   // Compile outside the lock; two requests racing on a new schema both compile it once.
   auto compiled = compile_schema(schema, object_root, limits);
@@ -49,11 +48,6 @@ std::shared_ptr<const CompiledSchema> SchemaCache::get(const nlohmann::ordered_j
 size_t SchemaCache::hits() const {
   std::lock_guard lock(mu_);
   return hits_;
-}
-
-size_t SchemaCache::misses() const {
-  std::lock_guard lock(mu_);
-  return misses_;
 }
 
 }  // namespace toolgate::engine::constrained

@@ -20,7 +20,7 @@ struct CompiledSchema {
   SchemaSet set;
   const SchemaNode* root = nullptr;
   std::vector<SchemaIssue> issues;
-  double compile_ms = 0;  // what compiling took (0 for a cache hit's later users)
+  double compile_ms = 0;  // what compiling took
 };
 
 // `object_root`: the root must be an object (json_object, tool arguments).
@@ -37,7 +37,6 @@ class SchemaCache {
                                             const SchemaLimits& limits = {},
                                             bool* compiled_now = nullptr);
   size_t hits() const;
-  size_t misses() const;
 
  private:
   using Entry = std::pair<std::string, std::shared_ptr<const CompiledSchema>>;
@@ -45,7 +44,7 @@ class SchemaCache {
   size_t capacity_;
   std::list<Entry> lru_;  // most recent first
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
-  size_t hits_ = 0, misses_ = 0;
+  size_t hits_ = 0;
 };
 
 }  // namespace toolgate::engine::constrained

@@ -45,7 +45,6 @@ class JsonRecognizer {
   // Some thread is inside a string of unbounded length: every string-safe byte string is
   // accepted from here (see JsonThread::in_plain_string()).
   bool in_plain_string() const;
-  size_t thread_count() const { return threads_.size(); }
 
  private:
   std::vector<JsonThread> threads_;

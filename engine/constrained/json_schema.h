@@ -137,7 +137,6 @@ class SchemaSet {
                                    const SchemaLimits& limits = {});
   // Any JSON value.
   const SchemaNode* any() const { return any_; }
-  size_t node_count() const { return nodes_.size(); }
 
  private:
   struct Context;

@@ -45,8 +45,6 @@ class ReplyState {
   bool in_plain_string() const;
   // Only lazy tool calls are followed and the reply is in free text between them.
   bool in_free_text() const;
-  // The answer is the only thing left and it is complete.
-  bool answer_done() const { return answer_alive_ && !calls_alive_ && answer_.done(); }
 
  private:
   std::optional<ToolCallState> calls_;
