@@ -145,7 +145,7 @@ EngineOptions engine_options(const Args& a, KvDtype kv, bool prefix_caching, int
   return o;
 }
 
-const char* kv_name(KvDtype d) { return d == KvDtype::F16 ? "f16" : "int8"; }
+const char* kv_name(KvDtype d) { return kv_dtype_name(d); }
 
 // Aggregate generation tokens/s at each concurrency. "decode_tps" counts only tokens generated
 // after the last sequence got its first token (all sequences decoding together); "e2e_tps" is
@@ -315,14 +315,17 @@ void kv_bytes(const Args& a) {
   const HParams hp = HParams::from_gguf(*file);
   const size_t f16 = KvStore(hp, 1, 16, KvDtype::F16).bytes_per_token();
   const size_t i8 = KvStore(hp, 1, 16, KvDtype::Int8).bytes_per_token();
+  const size_t i4 = KvStore(hp, 1, 16, KvDtype::Int4).bytes_per_token();
   std::printf(
       "{\"bench\": \"kv_bytes\", \"n_layer\": %d, \"kv_dim\": %d, \"head_dim\": %d, "
       "\"f16_bytes_per_token\": %zu, "
-      "\"int8_bytes_per_token\": %zu, \"int8_over_f16\": %.3f, \"tokens_per_gib_f16\": %zu, "
-      "\"tokens_per_gib_int8\": %zu}\n",
+      "\"int8_bytes_per_token\": %zu, \"int8_over_f16\": %.3f, "
+      "\"int4_bytes_per_token\": %zu, \"int4_over_f16\": %.3f, \"tokens_per_gib_f16\": %zu, "
+      "\"tokens_per_gib_int8\": %zu, \"tokens_per_gib_int4\": %zu}\n",
       hp.n_layer, hp.kv_dim(), hp.head_dim, f16, i8,
-      static_cast<double>(i8) / static_cast<double>(f16), (size_t{1} << 30) / f16,
-      (size_t{1} << 30) / i8);
+      static_cast<double>(i8) / static_cast<double>(f16), i4,
+      static_cast<double>(i4) / static_cast<double>(f16), (size_t{1} << 30) / f16,
+      (size_t{1} << 30) / i8, (size_t{1} << 30) / i4);
   std::fflush(stdout);
 }
 

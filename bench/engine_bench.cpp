@@ -59,7 +59,7 @@ static std::string cpu_model() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 3] [--kv f16|int8]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 3] [--kv f16|int8|int4]\n", argv[0]);
     return 2;
   }
   std::vector<int> threads = {1, 2};
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--pp")) pp = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--tg")) tg = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--kv")) kvd = std::strcmp(argv[i + 1], "int8") ? KvDtype::F16 : KvDtype::Int8;
+    else if (!std::strcmp(argv[i], "--kv")) kvd = parse_kv_dtype(argv[i + 1]).value_or(KvDtype::F16);
   }
   auto file = GgufFile::open(argv[1]);
   HParams hp = HParams::from_gguf(*file);
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     }
     std::printf("{\"model\": \"%s\", \"cpu\": \"%s\", \"threads\": %d, \"kv\": \"%s\", \"pp%d_tps\": %.1f, \"tg%d_tps\": %.1f, \"pp%d_cpu_tps\": %.1f, \"tg%d_cpu_tps\": %.1f, \"rss_mib\": %.0f}\n",
                 file->get_string("general.name").value_or("?").c_str(), cpu_model().c_str(), nt,
-                kvd == KvDtype::F16 ? "f16" : "int8", pp, best_pp, tg, best_tg, pp, best_pp_cpu,
+                kv_dtype_name(kvd), pp, best_pp, tg, best_tg, pp, best_pp_cpu,
                 tg, best_tg_cpu, rss_mib());
     std::fflush(stdout);
   }

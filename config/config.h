@@ -57,7 +57,7 @@ struct EngineSettings {
   std::optional<uint64_t> kv_budget_bytes;  // "512MiB", "1GB" or an int; unset = use the fraction
   double kv_budget_fraction = 0.1;          // of available RAM, when kv_budget_bytes is unset
   int block_size = 16;                      // tokens per KV block; power of two in 8..256
-  std::string kv_dtype = "f16";             // f16|int8
+  std::string kv_dtype = "f16";             // f16|int8|int4
   int max_num_seqs = 32;
   int max_tokens_per_step = 512;
   bool prefix_caching = true;

@@ -10,9 +10,9 @@ struct ConfigIssue {
   int line = 0;         // 1-based; 0 = no position (e.g. a value that came from a flag)
   int column = 0;       // 1-based
   std::string path;     // e.g. models[1].engine.kv_dtype; empty for whole-file problems
-  std::string message;  // e.g. "expected one of f16, int8, got 'f8'"
+  std::string message;  // e.g. "expected one of f16, int8, int4, got 'f8'"
 
-  // "file:line:col: models[1].engine.kv_dtype: expected one of f16, int8, got 'f8'"
+  // "file:line:col: models[1].engine.kv_dtype: expected one of f16, int8, int4, got 'f8'"
   // (":line:col" is left out when line is 0, "path: " when path is empty).
   std::string to_string() const;
 };

@@ -13,7 +13,7 @@ namespace {
 const std::vector<std::string> kLogLevels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
-const std::vector<std::string> kKvDtypes = {"f16", "int8"};
+const std::vector<std::string> kKvDtypes = {"f16", "int8", "int4"};
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 

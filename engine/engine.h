@@ -18,7 +18,11 @@ namespace toolgate::engine {
 
 class Tokenizer;
 
-enum class KvDtype { F16, Int8 };
+// KV cache element type: IEEE half, or asymmetric 8-bit (scale/zero per slot and head) or 4-bit
+// (scale/zero per 32 values) integers with the keys centred first (see Transformer).
+enum class KvDtype { F16, Int8, Int4 };
+const char* kv_dtype_name(KvDtype dtype);  // "f16", "int8", "int4"
+std::optional<KvDtype> parse_kv_dtype(std::string_view name);  // the inverse; nullopt if unknown
 
 // Where a model load is, for progress displays: stage "reading" (weights read into memory,
 // bytes), then "preparing" (weights repacked for the kernels, tensors).

@@ -82,7 +82,7 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
 
   transformer_ = std::make_unique<Transformer>(hp_, weights_, *pool_, options_.max_tokens_per_step,
                                                options_.max_num_seqs, info_.context_length);
-  if (options_.kv_dtype == KvDtype::Int8) transformer_->set_key_offsets(int8_key_offsets(*transformer_, *tokenizer_));
+  if (options_.kv_dtype != KvDtype::F16) transformer_->set_kv_transform(quantized_kv_transform(*transformer_, *tokenizer_));
   SchedulerConfig sc;
   sc.max_num_seqs = options_.max_num_seqs;
   sc.max_tokens_per_step = options_.max_tokens_per_step;

@@ -37,7 +37,7 @@ PerplexityResult compute_perplexity(const std::filesystem::path& model, const st
   std::vector<int> table(blocks);
   std::iota(table.begin(), table.end(), 0);
   Transformer tf(hp, w, pool, o.batch, o.batch, n_ctx);
-  if (o.kv_dtype == KvDtype::Int8) tf.set_key_offsets(int8_key_offsets(tf, *tok));
+  if (o.kv_dtype != KvDtype::F16) tf.set_kv_transform(quantized_kv_transform(tf, *tok));
   std::vector<float> logits(static_cast<size_t>(o.batch) * hp.n_vocab);
 
   PerplexityResult r;

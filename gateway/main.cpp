@@ -69,7 +69,9 @@ eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& 
   o.kv_budget_bytes = e.kv_budget_bytes.value_or(0);
   o.kv_budget_fraction = e.kv_budget_fraction;
   o.block_size = e.block_size;
-  o.kv_dtype = e.kv_dtype == "int8" ? eng::KvDtype::Int8 : eng::KvDtype::F16;
+  o.kv_dtype = e.kv_dtype == "int8"   ? eng::KvDtype::Int8
+               : e.kv_dtype == "int4" ? eng::KvDtype::Int4
+                                      : eng::KvDtype::F16;
   o.max_num_seqs = e.max_num_seqs;
   o.max_tokens_per_step = e.max_tokens_per_step;
   o.prefix_caching = e.prefix_caching;

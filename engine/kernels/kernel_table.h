@@ -60,6 +60,9 @@ struct KernelTable {
   void (*quantize_kv_int8)(const float* x, int n, int8_t* q, float* scale, float* zero);
   float (*dot_kv_int8_f32)(const int8_t* q, float scale, float zero, const float* b, int n);
   void (*axpy_kv_int8_f32)(float alpha, const int8_t* q, float scale, float zero, float* y, int n);
+  void (*quantize_kv_int4)(const float* x, int n, uint8_t* q, float* params);
+  float (*dot_kv_int4_f32)(const uint8_t* q, const float* params, const float* b, int n);
+  void (*axpy_kv_int4_f32)(float alpha, const uint8_t* q, const float* params, float* y, int n);
 };
 
 const KernelTable& kernel_table_scalar();

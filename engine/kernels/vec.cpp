@@ -39,5 +39,14 @@ float dot_kv_int8_f32(const int8_t* q, float scale, float zero, const float* b, 
 void axpy_kv_int8_f32(float alpha, const int8_t* q, float scale, float zero, float* y, int n) {
   active_kernels().axpy_kv_int8_f32(alpha, q, scale, zero, y, n);
 }
+void quantize_kv_int4(const float* x, int n, uint8_t* q, float* params) {
+  active_kernels().quantize_kv_int4(x, n, q, params);
+}
+float dot_kv_int4_f32(const uint8_t* q, const float* params, const float* b, int n) {
+  return active_kernels().dot_kv_int4_f32(q, params, b, n);
+}
+void axpy_kv_int4_f32(float alpha, const uint8_t* q, const float* params, float* y, int n) {
+  active_kernels().axpy_kv_int4_f32(alpha, q, params, y, n);
+}
 
 }  // namespace toolgate::engine

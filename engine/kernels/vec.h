@@ -33,4 +33,17 @@ float dot_kv_int8_f32(const int8_t* q, float scale, float zero, const float* b, 
 // y[j] += alpha * (scale * q[j] + zero)
 void axpy_kv_int8_f32(float alpha, const int8_t* q, float scale, float zero, float* y, int n);
 
+// int4 KV rows (LMDeploy's quant_policy 4), asymmetric per group of kKvInt4Group values:
+// x[j] ~= scale * q[j] + zero, q in [0, 15] spanning [min, max] of the group (scale =
+// (max - min) / 15, zero = min; a constant group gets scale 0). A group takes 16 bytes: byte j
+// holds q[j] in its low nibble and q[j + 16] in its high one (Q4_0's order, so SIMD unpacks a
+// group with one mask and one shift). `params` holds (scale, zero) per group; n is a multiple
+// of kKvInt4Group.
+inline constexpr int kKvInt4Group = 32;
+void quantize_kv_int4(const float* x, int n, uint8_t* q, float* params);
+// sum_j (scale_g * q[j] + zero_g) * b[j]
+float dot_kv_int4_f32(const uint8_t* q, const float* params, const float* b, int n);
+// y[j] += alpha * (scale_g * q[j] + zero_g)
+void axpy_kv_int4_f32(float alpha, const uint8_t* q, const float* params, float* y, int n);
+
 }  // namespace toolgate::engine

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "engine/kernels/kernel_table.h"
+#include "engine/kernels/vec.h"
 
 namespace toolgate::engine {
 namespace {
@@ -274,6 +275,47 @@ void axpy_kv_int8_f32_v(float alpha, const int8_t* q, float scale, float zero, f
   for (; j < n; ++j) y[j] += as * static_cast<float>(q[j]) + az;
 }
 
+// One int4 group (16 bytes, 32 values) as four vectors of 8 floats, in value order.
+struct Int4Group {
+  __m256 v[4];
+};
+inline Int4Group load_int4_group(const uint8_t* q) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(bytes, mask);                     // values 0..15
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);  // values 16..31
+  Int4Group g;
+  g.v[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+  g.v[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+  g.v[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+  g.v[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+  return g;
+}
+
+float dot_kv_int4_f32_v(const uint8_t* q, const float* params, const float* b, int n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (int g0 = 0; g0 < n; g0 += kKvInt4Group, q += kKvInt4Group / 2, params += 2) {
+    const __m256 vs = _mm256_set1_ps(params[0]), vz = _mm256_set1_ps(params[1]);
+    const Int4Group g = load_int4_group(q);
+    for (int i = 0; i < 4; i += 2) {
+      acc0 = _mm256_fmadd_ps(_mm256_fmadd_ps(g.v[i], vs, vz), _mm256_loadu_ps(b + g0 + 8 * i), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_fmadd_ps(g.v[i + 1], vs, vz), _mm256_loadu_ps(b + g0 + 8 * i + 8), acc1);
+    }
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+void axpy_kv_int4_f32_v(float alpha, const uint8_t* q, const float* params, float* y, int n) {
+  for (int g0 = 0; g0 < n; g0 += kKvInt4Group, q += kKvInt4Group / 2, params += 2) {
+    const __m256 vas = _mm256_set1_ps(alpha * params[0]), vaz = _mm256_set1_ps(alpha * params[1]);
+    const Int4Group g = load_int4_group(q);
+    for (int i = 0; i < 4; ++i) {
+      float* yi = y + g0 + 8 * i;
+      _mm256_storeu_ps(yi, _mm256_add_ps(_mm256_fmadd_ps(g.v[i], vas, vaz), _mm256_loadu_ps(yi)));
+    }
+  }
+}
+
 }  // namespace
 
 void fill_vec_avx2(KernelTable& t) {
@@ -290,6 +332,12 @@ void fill_vec_avx2(KernelTable& t) {
   t.quantize_kv_int8 = quantize_kv_int8_v;
   t.dot_kv_int8_f32 = dot_kv_int8_f32_v;
   t.axpy_kv_int8_f32 = axpy_kv_int8_f32_v;
+  // Quantizing is one row per token and layer, far from the hot loop: the scalar code serves.
+  KernelTable scalar{};
+  fill_vec_scalar(scalar);
+  t.quantize_kv_int4 = scalar.quantize_kv_int4;
+  t.dot_kv_int4_f32 = dot_kv_int4_f32_v;
+  t.axpy_kv_int4_f32 = axpy_kv_int4_f32_v;
 }
 
 }  // namespace toolgate::engine

@@ -35,20 +35,31 @@ Transformer::Transformer(const HParams& hp, const Weights& w, ThreadPool& pool, 
   tok_pos_.reserve(T);
   tok_ids_.reserve(T);
   logit_rows_.reserve(T);
-  key_row_.resize(hp.head_dim);
+  kv_row_.resize(static_cast<size_t>(pool.size()) * hp.head_dim);
+  q_scaled_.resize(static_cast<size_t>(pool.size()) * hp.head_dim);
 }
 
-void Transformer::set_key_offsets(std::vector<float> offsets) {
-  if (!offsets.empty() && offsets.size() != static_cast<size_t>(hp_.n_layer) * hp_.kv_dim())
-    throw std::invalid_argument("key offsets must be (n_layer, kv_dim)");
-  key_offsets_ = std::move(offsets);
+void Transformer::set_kv_transform(KvTransform t) {
+  const size_t n = static_cast<size_t>(hp_.n_layer) * hp_.kv_dim();
+  for (const auto* v : {&t.key_offset, &t.key_scale, &t.value_scale})
+    if (!v->empty() && v->size() != n) throw std::invalid_argument("KV transform vectors must be (n_layer, kv_dim)");
+  for (int kvi = 0; kvi < 2; ++kvi) {
+    const auto& sc = kvi == 0 ? t.key_scale : t.value_scale;
+    kv_inv_scale_[kvi].resize(sc.size());
+    for (size_t i = 0; i < sc.size(); ++i) {
+      if (!(sc[i] > 0.0f)) throw std::invalid_argument("KV transform scales must be positive");
+      kv_inv_scale_[kvi][i] = 1.0f / sc[i];
+    }
+  }
+  kv_transform_ = std::move(t);
 }
 
-std::vector<float> Transformer::mean_keys(std::span<const int32_t> tokens) {
+Transformer::KvStats Transformer::kv_stats(std::span<const int32_t> tokens) {
   const int n = std::min(static_cast<int>(tokens.size()), max_context_);
   const int KD = hp_.kv_dim(), BS = 16;
-  std::vector<float> mean(static_cast<size_t>(hp_.n_layer) * KD, 0.0f);
-  if (n == 0) return mean;
+  const size_t N = static_cast<size_t>(hp_.n_layer) * KD;
+  KvStats st{std::vector<float>(N, 0.0f), std::vector<float>(N, 0.0f), std::vector<float>(N, 0.0f)};
+  if (n == 0) return st;
   KvStore kv(hp_, (n + BS - 1) / BS, BS, KvDtype::F16);
   std::vector<int> table(static_cast<size_t>(kv.num_blocks()));
   std::iota(table.begin(), table.end(), 0);
@@ -57,14 +68,28 @@ std::vector<float> Transformer::mean_keys(std::span<const int32_t> tokens) {
     forward(std::span<const BatchSeq>(&b, 1), kv, nullptr);
   }
   std::vector<float> row(static_cast<size_t>(KD));
+  std::vector<double> sum(static_cast<size_t>(KD)), sum2(static_cast<size_t>(KD));
   for (int l = 0; l < hp_.n_layer; ++l) {
-    float* m = &mean[static_cast<size_t>(l) * KD];
-    for (int p = 0; p < n; ++p) {
-      f16_to_f32_row(static_cast<const uint16_t*>(kv.rows(table[p / BS], l, 0)) + size_t(p % BS) * KD, row.data(), KD);
-      for (int j = 0; j < KD; ++j) m[j] += row[j] / static_cast<float>(n);
+    for (int kvi = 0; kvi < 2; ++kvi) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      std::fill(sum2.begin(), sum2.end(), 0.0);
+      for (int p = 0; p < n; ++p) {
+        f16_to_f32_row(static_cast<const uint16_t*>(kv.rows(table[p / BS], l, kvi)) + size_t(p % BS) * KD, row.data(), KD);
+        for (int j = 0; j < KD; ++j) {
+          sum[j] += row[j];
+          sum2[j] += static_cast<double>(row[j]) * row[j];
+        }
+      }
+      float* mean = kvi == 0 ? &st.key_mean[size_t(l) * KD] : nullptr;
+      float* rms = &(kvi == 0 ? st.key_rms : st.value_rms)[size_t(l) * KD];
+      for (int j = 0; j < KD; ++j) {
+        const double m = sum[j] / n;
+        if (mean) mean[j] = static_cast<float>(m);
+        rms[j] = static_cast<float>(std::sqrt(std::max(0.0, sum2[j] / n - m * m)));
+      }
     }
   }
-  return mean;
+  return st;
 }
 
 void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* logits) {
@@ -110,10 +135,10 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
   for (int l = 0; l < hp_.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     // Attention block.
-    for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps);
+    per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps); });
     const MatmulTarget qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
     matmul_multi(qkv, xb_.data(), T, pool_, scratch_);
-    for (int t = 0; t < T; ++t) {
+    per_token(T, [&](int t, int) {
       float* q = &q_[size_t(t) * QD];
       float* k = &k_[size_t(t) * KD];
       if (L.bq) {
@@ -131,19 +156,19 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
         if (hp_.rope_layout == RopeLayout::Adjacent) ops::rope_adjacent(k + h * HD, c, s, hp_.rope_dim);
         else ops::rope_half_split(k + h * HD, c, s, hp_.rope_dim, HD);
       }
-    }
+    });
     store_kv(l, batch, kv);
     attention(l, batch, kv);
     matmul(L.wo, att_.data(), T, xb_.data(), pool_, scratch_);
-    for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
+    per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
 
     // MLP block (SwiGLU).
-    for (int t = 0; t < T; ++t) ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps);
+    per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps); });
     const MatmulTarget gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
     matmul_multi(gate_up, xb_.data(), T, pool_, scratch_);
     pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
     matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
-    for (int t = 0; t < T; ++t) ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D);
+    per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
   }
 
   const int R = static_cast<int>(logit_rows_.size());
@@ -156,7 +181,9 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
 void Transformer::store_kv(int layer, std::span<const BatchSeq> batch, KvStore& kv) {
   const int KD = hp_.kv_dim(), HD = hp_.head_dim, BS = kv.block_size();
   const int T = static_cast<int>(tok_ids_.size());
-  for (int t = 0; t < T; ++t) {
+  // Tokens write disjoint slots (positions differ within a sequence, blocks between sequences).
+  per_token(T, [&](int t, int thread) {
+    float* kv_row = &kv_row_[size_t(thread) * HD];
     const BatchSeq& b = batch[tok_seq_[t]];
     const int pos = tok_pos_[t];
     const int block = b.block_table[pos / BS], slot = pos % BS;
@@ -164,22 +191,30 @@ void Transformer::store_kv(int layer, std::span<const BatchSeq> batch, KvStore& 
       const float* src = kvi == 0 ? &k_[size_t(t) * KD] : &v_[size_t(t) * KD];
       if (kv.dtype() == KvDtype::F16) {
         f32_to_f16_row(src, static_cast<uint16_t*>(kv.rows(block, layer, kvi)) + size_t(slot) * KD, KD);
-      } else {
-        int8_t* dst = static_cast<int8_t*>(kv.rows(block, layer, kvi)) + size_t(slot) * KD;
-        float* prm = kv.params(block, layer, kvi) + size_t(slot) * hp_.n_head_kv * 2;
-        const bool centre = kvi == 0 && !key_offsets_.empty();
-        for (int h = 0; h < hp_.n_head_kv; ++h) {
-          const float* row = src + h * HD;
-          if (centre) {
-            const float* c = &key_offsets_[size_t(layer) * KD + size_t(h) * HD];
-            for (int j = 0; j < HD; ++j) key_row_[j] = row[j] - c[j];
-            row = key_row_.data();
-          }
-          quantize_kv_int8(row, HD, dst + h * HD, &prm[2 * h], &prm[2 * h + 1]);
+        continue;
+      }
+      uint8_t* dst = static_cast<uint8_t*>(kv.rows(block, layer, kvi)) + slot * kv.row_bytes();
+      float* prm = kv.params(block, layer, kvi) + size_t(slot) * kv.groups_per_row() * 2;
+      const std::vector<float>& inv = kv_inv_scale_[kvi];
+      const std::vector<float>& off = kv_transform_.key_offset;
+      for (int h = 0; h < hp_.n_head_kv; ++h) {
+        const float* row = src + h * HD;
+        const size_t c0 = size_t(layer) * KD + size_t(h) * HD;
+        if (kvi == 0 && !off.empty()) {
+          for (int j = 0; j < HD; ++j) kv_row[j] = row[j] - off[c0 + j];
+          row = kv_row;
         }
+        if (!inv.empty()) {
+          for (int j = 0; j < HD; ++j) kv_row[j] = row[j] * inv[c0 + j];
+          row = kv_row;
+        }
+        if (kv.dtype() == KvDtype::Int8)
+          quantize_kv_int8(row, HD, reinterpret_cast<int8_t*>(dst) + h * HD, &prm[2 * h], &prm[2 * h + 1]);
+        else
+          quantize_kv_int4(row, HD, dst + h * HD / 2, &prm[2 * h * (HD / kKvInt4Group)]);
       }
     }
-  }
+  });
 }
 
 void Transformer::attention(int layer, std::span<const BatchSeq> batch, KvStore& kv) {
@@ -212,6 +247,35 @@ void Transformer::attention(int layer, std::span<const BatchSeq> batch, KvStore&
       }
       return;
     }
+    // Quantized rows: the query meets keys stored as (k - offset) / scale (see set_kv_transform).
+    const size_t c0 = size_t(layer) * KD + size_t(g) * HD;
+    if (!kv_transform_.key_scale.empty()) {
+      float* qs = &q_scaled_[size_t(thread) * HD];
+      for (int j = 0; j < HD; ++j) qs[j] = q[j] * kv_transform_.key_scale[c0 + j];
+      q = qs;
+    }
+    const float* vscale = kv_transform_.value_scale.empty() ? nullptr : &kv_transform_.value_scale[c0];
+    if (kv.dtype() == KvDtype::Int4) {
+      // Int4 rows carry a scale/zero per slot and group of 32: one call per position and head.
+      const int gpr = kv.groups_per_row(), gph = HD / kKvInt4Group;
+      const size_t rb = kv.row_bytes();
+      for (int p = 0; p < n_ctx; ++p) {
+        const int block = b.block_table[p / BS], slot = p % BS;
+        const uint8_t* k = static_cast<const uint8_t*>(kv.rows(block, layer, 0)) + slot * rb + g * HD / 2;
+        const float* prm = kv.params(block, layer, 0) + (size_t(slot) * gpr + size_t(g) * gph) * 2;
+        sc[p] = dot_kv_int4_f32(k, prm, q, HD) * scale;
+      }
+      ops::softmax(sc, n_ctx);
+      for (int i = 0; i < HD; ++i) out[i] = 0.0f;
+      for (int p = 0; p < n_ctx; ++p) {
+        const int block = b.block_table[p / BS], slot = p % BS;
+        const uint8_t* v = static_cast<const uint8_t*>(kv.rows(block, layer, 1)) + slot * rb + g * HD / 2;
+        const float* prm = kv.params(block, layer, 1) + (size_t(slot) * gpr + size_t(g) * gph) * 2;
+        axpy_kv_int4_f32(sc[p], v, prm, out, HD);
+      }
+      if (vscale) for (int i = 0; i < HD; ++i) out[i] *= vscale[i];
+      return;
+    }
     // Int8 rows carry a scale/zero per slot and head: one call per position.
     for (int p = 0; p < n_ctx; ++p) {
       const int block = b.block_table[p / BS], slot = p % BS;
@@ -227,6 +291,7 @@ void Transformer::attention(int layer, std::span<const BatchSeq> batch, KvStore&
       const float* prm = kv.params(block, layer, 1) + (size_t(slot) * hp_.n_head_kv + g) * 2;
       axpy_kv_int8_f32(sc[p], v, prm[0], prm[1], out, HD);
     }
+    if (vscale) for (int i = 0; i < HD; ++i) out[i] *= vscale[i];
   });
 }
 

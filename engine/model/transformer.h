@@ -34,15 +34,27 @@ class Transformer {
   // Runs the step. Logit rows are written to `logits` (n_vocab floats each) in batch order.
   void forward(std::span<const BatchSeq> batch, KvStore& kv, float* logits);
 
-  // Int8 KV only: a vector per layer and KV head subtracted from every key before it is quantized,
-  // (n_layer, kv_dim); empty = none. Exact for attention: q.(k - c) = q.k - q.c moves all of a
-  // query's scores by the same amount, which softmax ignores. What it buys: int8 steps span only
-  // the position-varying part of each key row instead of a large shared per-channel offset
-  // (Qwen2.5's early layers, where that offset made int8 KV cost +11% perplexity).
-  void set_key_offsets(std::vector<float> offsets);
-  // Mean stored key (after RoPE) per layer and channel over `tokens`, from an f16 run in a
-  // private KV store: the offsets above. Uses the transformer's buffers; call between steps.
-  std::vector<float> mean_keys(std::span<const int32_t> tokens);
+  // Quantized KV (int8, int4) only: how keys and values are transformed before they are stored,
+  // per layer and KV channel, (n_layer, kv_dim) each; empty = stored as computed. Both are exact
+  // for attention:
+  //  - keys are stored as (k - offset) / scale and each query is multiplied by scale first:
+  //    (q * scale) . (k - offset) / scale = q.k - q.offset moves all of a query's scores by the
+  //    same amount, which softmax ignores;
+  //  - values are stored as v / scale and the attention output is multiplied by scale.
+  // What it buys: quantization steps span only the position-varying part of each row and every
+  // channel gets the same share of the levels, instead of a large shared per-channel offset
+  // (Qwen2.5's early layers) or a few loud channels setting the step for all the others.
+  struct KvTransform {
+    std::vector<float> key_offset, key_scale, value_scale;
+  };
+  void set_kv_transform(KvTransform t);
+  // Statistics of the stored keys (after RoPE) and values per layer and channel over `tokens`,
+  // from an f16 run in a private KV store: key mean, key and value RMS around their means. Uses
+  // the transformer's buffers; call between steps.
+  struct KvStats {
+    std::vector<float> key_mean, key_rms, value_rms;
+  };
+  KvStats kv_stats(std::span<const int32_t> tokens);
 
   int max_tokens() const { return max_tokens_; }
   int max_logit_rows() const { return max_logit_rows_; }
@@ -50,6 +62,17 @@ class Transformer {
 
  private:
   void attention(int layer, std::span<const BatchSeq> batch, KvStore& kv);
+  // fn(t, thread) for every token of the step: across the pool for prefill-sized steps, inline
+  // below that (a fork-join costs more than normalizing a handful of rows).
+  template <class Fn>
+  void per_token(int T, Fn&& fn) {
+    if (T >= kParallelTokens) {
+      pool_.run(T, fn);
+    } else {
+      for (int t = 0; t < T; ++t) fn(t, 0);
+    }
+  }
+  static constexpr int kParallelTokens = 8;
   void store_kv(int layer, std::span<const BatchSeq> batch, KvStore& kv);
 
   const HParams& hp_;
@@ -76,8 +99,10 @@ class Transformer {
   std::vector<int32_t> tok_ids_;
   std::vector<int> logit_rows_;  // token indices whose logits are produced
   std::vector<float> xl_;        // (max_logit_rows, n_embd)
-  std::vector<float> key_offsets_;  // (n_layer, kv_dim) or empty; int8 KV only
-  std::vector<float> key_row_;      // (head_dim) a key row minus its offset, before quantizing
+  KvTransform kv_transform_;        // quantized KV only
+  std::vector<float> kv_inv_scale_[2];  // 1 / key_scale, 1 / value_scale
+  std::vector<float> kv_row_;       // (threads, head_dim) a key or value row after the transform
+  std::vector<float> q_scaled_;     // (threads, head_dim) a query times the key scales
 };
 
 }  // namespace toolgate::engine

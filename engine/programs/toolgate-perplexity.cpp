@@ -1,4 +1,4 @@
-// toolgate-perplexity MODEL TEXT [--ctx N] [--threads N] [--kv f16|int8]
+// toolgate-perplexity MODEL TEXT [--ctx N] [--threads N] [--kv f16|int8|int4]
 // Prints the model's perplexity over the text file as JSON.
 #include <cstdio>
 #include <cstring>
@@ -10,14 +10,21 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf TEXT.txt [--ctx N] [--threads N] [--kv f16|int8]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.gguf TEXT.txt [--ctx N] [--threads N] [--kv f16|int8|int4]\n", argv[0]);
     return 2;
   }
   toolgate::engine::PerplexityOptions o;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--ctx")) o.n_ctx = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) o.threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--kv")) o.kv_dtype = std::strcmp(argv[i + 1], "int8") ? toolgate::engine::KvDtype::F16 : toolgate::engine::KvDtype::Int8;
+    else if (!std::strcmp(argv[i], "--kv")) {
+      auto d = toolgate::engine::parse_kv_dtype(argv[i + 1]);
+      if (!d) {
+        std::fprintf(stderr, "--kv: expected f16, int8 or int4, got '%s'\n", argv[i + 1]);
+        return 2;
+      }
+      o.kv_dtype = *d;
+    }
   }
   std::ifstream in(argv[2]);
   if (!in) {
@@ -28,8 +35,8 @@ int main(int argc, char** argv) {
   ss << in.rdbuf();
   try {
     auto r = toolgate::engine::compute_perplexity(argv[1], ss.str(), o);
-    std::printf("{\"model\": \"%s\", \"perplexity\": %.4f, \"tokens\": %d, \"chunks\": %d, \"ctx\": %d, \"seconds\": %.2f}\n",
-                argv[1], r.perplexity, r.tokens_scored, r.chunks, o.n_ctx, r.seconds);
+    std::printf("{\"model\": \"%s\", \"kv\": \"%s\", \"perplexity\": %.4f, \"tokens\": %d, \"chunks\": %d, \"ctx\": %d, \"seconds\": %.2f}\n",
+                argv[1], toolgate::engine::kv_dtype_name(o.kv_dtype), r.perplexity, r.tokens_scored, r.chunks, o.n_ctx, r.seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

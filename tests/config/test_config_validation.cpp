@@ -42,7 +42,7 @@ const BadConfigCase kBadConfigs[] = {
      "expected a size such as 512MiB, 1GB or a byte count, got '12XB': unknown unit 'XB' "
      "(use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"},
     {"bad_kv_dtype_in_model_engine.yaml", 7, 17, "models[1].engine.kv_dtype",
-     "expected one of f16, int8, got 'f8'"},
+     "expected one of f16, int8, int4, got 'f8'"},
     {"bad_sampling.yaml", 5, 14, "models[0].sampling.top_p", "must be in (0, 1], got 0"},
     {"bad_log_level.yaml", 2, 10, "logging.level",
      "expected one of trace, debug, info, warn, error, critical, off, got 'verbose'"},
@@ -151,9 +151,9 @@ TEST(BadConfigFile, UnreadableFileIsOneIssue) {
 
 TEST(ConfigIssue, ToStringNamesFilePositionPathAndMessage) {
   const ConfigIssue issue{"deploy.yaml", 12, 17, "models[1].engine.kv_dtype",
-                          "expected one of f16, int8, got 'f8'"};
+                          "expected one of f16, int8, int4, got 'f8'"};
   EXPECT_EQ(issue.to_string(),
-            "deploy.yaml:12:17: models[1].engine.kv_dtype: expected one of f16, int8, got 'f8'");
+            "deploy.yaml:12:17: models[1].engine.kv_dtype: expected one of f16, int8, int4, got 'f8'");
   EXPECT_EQ((ConfigIssue{"<command line>", 0, 0, "server.port", "bad"}).to_string(),
             "<command line>: server.port: bad");
   EXPECT_EQ((ConfigIssue{"a.yaml", 1, 2, "", "syntax"}).to_string(), "a.yaml:1:2: syntax");

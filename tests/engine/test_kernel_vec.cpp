@@ -174,5 +174,66 @@ TEST(KernelVec, ConstantKvRowHasZeroScale) {
   for (int8_t v : q) EXPECT_EQ(v, 0);
 }
 
+// int4 groups: identical bytes on every ISA (quantizing is shared); every value inside the chosen
+// range within half a level of it, values outside clipped to the end levels; the range's squared
+// error no worse than plain min-max levels; dot and axpy equal to their definition over the
+// dequantized row.
+TEST(KernelVec, Int4KvGroupsRoundTripAndMatchDefinition) {
+  std::mt19937 rng(11);
+  for (int lvl = 0; lvl <= static_cast<int>(detected_isa()); ++lvl) {
+    for (int n : {32, 64, 128}) {
+      auto x = random_floats(n, rng, 2.0f);
+      x[3] = 7.0f;  // one group with a skewed range
+      if (n > 32) std::fill(x.begin() + 32, x.begin() + 64, -1.25f);  // a constant group
+      const auto b = random_floats(n, rng), y0 = random_floats(n, rng);
+      std::vector<uint8_t> q_ref(size_t(n) / 2), q(size_t(n) / 2);
+      std::vector<float> p_ref(size_t(n) / kKvInt4Group * 2), p(p_ref.size());
+      {
+        IsaGuard g(IsaLevel::Scalar);
+        quantize_kv_int4(x.data(), n, q_ref.data(), p_ref.data());
+      }
+      IsaGuard g(static_cast<IsaLevel>(lvl));
+      quantize_kv_int4(x.data(), n, q.data(), p.data());
+      ASSERT_EQ(q, q_ref) << "isa " << lvl;
+      ASSERT_EQ(p, p_ref) << "isa " << lvl;
+      std::vector<float> deq(static_cast<size_t>(n));
+      std::vector<double> err(size_t(n) / kKvInt4Group), minmax_err(err.size());
+      for (int j = 0; j < n; ++j) {
+        const int grp = j / kKvInt4Group, k = j % kKvInt4Group;
+        const uint8_t byte = q[size_t(grp) * 16 + size_t(k % 16)];
+        const int level = k < 16 ? (byte & 0xF) : (byte >> 4);
+        const float s = p[2 * grp], z = p[2 * grp + 1];
+        deq[j] = s * static_cast<float>(level) + z;
+        if (x[j] >= z && x[j] <= z + 15 * s)
+          EXPECT_LE(std::fabs(deq[j] - x[j]), s * 0.5f + 1e-5f) << "j " << j;
+        else
+          EXPECT_EQ(level, x[j] < z ? 0 : 15) << "j " << j;
+        err[grp] += (deq[j] - x[j]) * (deq[j] - x[j]);
+      }
+      for (size_t grp = 0; grp < err.size(); ++grp) {
+        const float* xg = &x[grp * kKvInt4Group];
+        const float lo = *std::min_element(xg, xg + kKvInt4Group);
+        const float hi = *std::max_element(xg, xg + kKvInt4Group);
+        const float s = (hi - lo) / 15.0f;
+        for (int k = 0; k < kKvInt4Group && s > 0; ++k) {
+          const double d = s * std::nearbyint((xg[k] - lo) / s) + lo - xg[k];
+          minmax_err[grp] += d * d;
+        }
+        EXPECT_LE(err[grp], minmax_err[grp] * (1 + 1e-4) + 1e-9) << "group " << grp;
+      }
+      if (n > 32) {
+        EXPECT_EQ(p[2], 0.0f);  // the constant group: scale 0, exact
+        EXPECT_EQ(deq[40], -1.25f);
+      }
+      double want = 0;
+      for (int j = 0; j < n; ++j) want += static_cast<double>(deq[j]) * b[j];
+      EXPECT_NEAR(dot_kv_int4_f32(q.data(), p.data(), b.data(), n), want, dot_tol(deq, b) + 1e-4) << lvl;
+      std::vector<float> y = y0;
+      axpy_kv_int4_f32(0.5f, q.data(), p.data(), y.data(), n);
+      for (int j = 0; j < n; ++j) EXPECT_NEAR(y[j], y0[j] + 0.5f * deq[j], 1e-5f) << lvl;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace toolgate::engine
