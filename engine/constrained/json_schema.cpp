@@ -56,15 +56,6 @@ std::string index_path(const std::string& path, const std::string& key, size_t i
   return join(path, key) + "[" + std::to_string(i) + "]";
 }
 
-// Keywords that only annotate; they never shape a value.
-const std::set<std::string>& annotation_keywords() {
-  static const std::set<std::string> k = {
-      "title", "description", "default", "examples", "$schema", "$id", "$comment",
-      "deprecated", "readOnly", "writeOnly", "$anchor", "contentEncoding",
-      "contentMediaType", "$vocabulary", "discriminator", "example", "strict"};
-  return k;
-}
-
 // Keywords that shape a value and are not followed.
 const std::set<std::string>& unsupported_keywords() {
   static const std::set<std::string> k = {
