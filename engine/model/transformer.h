@@ -10,6 +10,7 @@
 #include "engine/kernels/thread_pool.h"
 #include "engine/model/hparams.h"
 #include "engine/model/kv_store.h"
+#include "engine/model/lora_apply.h"
 #include "engine/model/weights.h"
 
 namespace toolgate::engine {
@@ -23,6 +24,8 @@ struct BatchSeq {
   std::span<const int> block_table;
   // Which rows get logits: none, the last token only (sampling), or all n (perplexity).
   enum class Logits { None, Last, All } logits = Logits::Last;
+  // LoRA adapter applied to this sequence's projections; nullptr = the base model, bit for bit.
+  const LoraAdapter* adapter = nullptr;
 };
 
 class Transformer {
@@ -78,6 +81,8 @@ class Transformer {
   std::vector<float> xl_;        // (max_logit_rows, n_embd)
   std::vector<float> key_offsets_;  // (n_layer, kv_dim) or empty; int8 KV only
   std::vector<float> key_row_;      // (head_dim) a key row minus its offset, before quantizing
+  std::vector<LoraRowRun> lora_runs_;  // this step's rows that run under an adapter
+  LoraApplier lora_;
 };
 
 }  // namespace toolgate::engine
