@@ -145,6 +145,7 @@ struct ModelInfo {
   struct Adapter {
     std::string id;
     std::string path;
+    float scale = 1.0f;
     uint64_t bytes = 0;  // memory its matrices take
   };
   std::vector<Adapter> adapters;  // loaded LoRA adapters, in EngineOptions order

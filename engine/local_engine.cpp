@@ -55,7 +55,7 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
     if (a.id.empty()) throw std::invalid_argument("a LoRA adapter needs an id");
     if (find_adapter(a.id)) throw std::invalid_argument("LoRA adapter id '" + a.id + "' is used twice");
     adapters_.push_back(std::make_unique<LoraAdapter>(LoraAdapter::load(a.path, hp_, *file_, a.id, a.scale)));
-    info_.adapters.push_back({a.id, a.path.string(), adapters_.back()->bytes()});
+    info_.adapters.push_back({a.id, a.path.string(), a.scale, adapters_.back()->bytes()});
   }
 
   info_.architecture = hp_.architecture;
