@@ -57,8 +57,15 @@ int run_merge_lora_command(int argc, char** argv) {
   if (files.size() != 3) return usage_error("expected BASE, ADAPTER and OUT");
   try {
     const auto r = engine::merge_lora(files[0], files[1], scale, type, files[2]);
-    std::printf("wrote %s: %d tensors merged, %d copied, %.1f MiB\n", files[2].c_str(), r.tensors_merged,
-                r.tensors_copied, static_cast<double>(r.bytes_written) / (1 << 20));
+    const double lost = r.update_rms > 0 ? r.error_rms / r.update_rms : 0.0;
+    std::printf("wrote %s: %d tensors merged, %d copied, %.1f MiB; storage error %.2f x the adapter's update\n",
+                files[2].c_str(), r.tensors_merged, r.tensors_copied, static_cast<double>(r.bytes_written) / (1 << 20),
+                lost);
+    if (lost > 0.5)
+      std::fprintf(stderr,
+                   "toolgate merge-lora: warning: requantizing to the base's type rounds away much of the "
+                   "adapter's update (error %.2f x the update); --type f16 keeps it\n",
+                   lost);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "toolgate merge-lora: %s\n", e.what());

@@ -1,5 +1,6 @@
 #include "engine/model/lora_merge.h"
 
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -28,20 +29,29 @@ GgmlType stored_type(GgmlType base, MergedType want) {
   }
 }
 
-// W (n_out rows of n_in) + m.factor * B A, row by row, into `type`.
-std::vector<uint8_t> merged_tensor(const GgufTensor& w, const LoraMatrix& m, GgmlType type) {
+// W (n_out rows of n_in) + m.factor * B A, row by row, into `type`. Adds the squared update and
+// the squared storage error to the sums.
+std::vector<uint8_t> merged_tensor(const GgufTensor& w, const LoraMatrix& m, GgmlType type, double& update_sq,
+                                   double& error_sq) {
   const int64_t n_in = w.ne[0], n_out = w.ne[1];
   const size_t in_row = ggml_row_size(w.type, n_in), out_row = ggml_row_size(type, n_in);
   std::vector<uint8_t> out(out_row * static_cast<size_t>(n_out));
-  std::vector<float> row(static_cast<size_t>(n_in));
+  std::vector<float> row(static_cast<size_t>(n_in)), orig(row.size()), back(row.size());
   for (int64_t o = 0; o < n_out; ++o) {
     dequantize_row(w.type, w.data + in_row * o, row.data(), n_in);
+    orig = row;
     for (int i = 0; i < m.rank; ++i) {
       const float c = m.factor * m.b_t[size_t(i) * n_out + o];
       const float* a = &m.a[size_t(i) * n_in];
       for (int64_t j = 0; j < n_in; ++j) row[j] += c * a[j];
     }
-    quantize_row(type, row.data(), out.data() + out_row * o, n_in);
+    uint8_t* dst = out.data() + out_row * o;
+    quantize_row(type, row.data(), dst, n_in);
+    dequantize_row(type, dst, back.data(), n_in);
+    for (int64_t j = 0; j < n_in; ++j) {
+      update_sq += double(row[j] - orig[j]) * double(row[j] - orig[j]);
+      error_sq += double(back[j] - row[j]) * double(back[j] - row[j]);
+    }
   }
   return out;
 }
@@ -65,6 +75,7 @@ MergeLoraReport merge_lora(const std::filesystem::path& base_path, const std::fi
                                    adapter_path.stem().string());
 
   MergeLoraReport report;
+  double update_sq = 0, error_sq = 0;
   for (const GgufTensor& t : base->tensors()) {
     std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
     const LoraMatrix* m = nullptr;
@@ -76,7 +87,7 @@ MergeLoraReport merge_lora(const std::filesystem::path& base_path, const std::fi
       }
     if (m) {
       const GgmlType ty = stored_type(t.type, type);
-      w.add_tensor(t.name, ty, std::move(ne), merged_tensor(t, *m, ty));
+      w.add_tensor(t.name, ty, std::move(ne), merged_tensor(t, *m, ty, update_sq, error_sq));
       ++report.tensors_merged;
     } else {
       w.add_tensor(t.name, t.type, std::move(ne), std::vector<uint8_t>(t.data, t.data + t.nbytes));
@@ -85,6 +96,8 @@ MergeLoraReport merge_lora(const std::filesystem::path& base_path, const std::fi
   }
   if (report.tensors_merged != static_cast<int>(adapter.num_matrices()))
     throw std::logic_error("merge-lora: not every adapter tensor found its base tensor");
+  report.update_rms = std::sqrt(update_sq);
+  report.error_rms = std::sqrt(error_sq);
   w.write(out);
   report.bytes_written = std::filesystem::file_size(out);
   return report;

@@ -17,6 +17,11 @@ struct MergeLoraReport {
   int tensors_merged = 0;
   int tensors_copied = 0;
   uint64_t bytes_written = 0;
+  // Over the adapted tensors: RMS of the adapter's update B·A·factor, and RMS of what storing
+  // W + update in the output type got wrong. error/update near or above 1 means the update was
+  // mostly rounded away (4-bit types and a small adapter: use MergedType::F16).
+  double update_rms = 0.0;
+  double error_rms = 0.0;
 };
 
 // Throws std::runtime_error (LoraAdapterError for a bad adapter) naming the file and tensor.

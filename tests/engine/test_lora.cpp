@@ -278,6 +278,8 @@ TEST_P(LoraRuntimeEqualsMerged, LogitsMatchWithinTolerance) {
       .write(dir / "adapter.gguf");
   const MergeLoraReport rep = merge_lora(dir / "base.gguf", dir / "adapter.gguf", 0.75f, MergedType::F32, dir / "merged.gguf");
   EXPECT_EQ(rep.tensors_merged, 14);
+  EXPECT_GT(rep.update_rms, 0.0);
+  EXPECT_LT(rep.error_rms, 1e-6 * rep.update_rms);  // F32 stores the sum exactly
 
   ThreadPool pool(2);
   auto base_file = GgufFile::open(dir / "base.gguf");
@@ -318,7 +320,9 @@ TEST(LoraMerge, QuantizedBaseKeepsItsTypeAndStaysClose) {
   RandomLoraSpec spec;
   spec.b_scale = 0.2f;
   make_random_lora(hp, spec).write(dir / "adapter.gguf");
-  merge_lora(dir / "base.gguf", dir / "adapter.gguf", 1.0f, MergedType::Keep, dir / "merged.gguf");
+  const MergeLoraReport rep =
+      merge_lora(dir / "base.gguf", dir / "adapter.gguf", 1.0f, MergedType::Keep, dir / "merged.gguf");
+  EXPECT_LT(rep.error_rms, 0.5 * rep.update_rms);  // Q8_0 keeps most of this update
   auto merged_file = GgufFile::open(dir / "merged.gguf");
   EXPECT_EQ(merged_file->require_tensor("blk.1.attn_q.weight").type, GgmlType::Q8_0);
   EXPECT_EQ(merged_file->require_tensor("blk.1.ffn_up.weight").type, GgmlType::Q8_0);

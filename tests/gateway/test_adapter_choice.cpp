@@ -40,7 +40,7 @@ std::string param_of(const std::optional<ApiError>& e) { return e && e->param ? 
 
 TEST(AdapterChoice, NoFieldLeavesTheModelIdsChoice) {
   Fixture f;
-  auto req = parse({});
+  auto req = parse(json::object());
   EXPECT_FALSE(choose_adapter(req, f.base()));
   EXPECT_FALSE(req.adapter);
 }
