@@ -174,7 +174,9 @@ std::string cli_help() {
       "\nFlags override the config file. Values may also be written --flag=value.\n"
       "Config keys are documented in config/README.md.\n"
       "\ntoolgate export --config FILE --out DIR [--model M] [--metadata k=v] [--since DATE]\n"
-      "                [--validation 0.1]  writes stored completions as fine-tuning JSONL.\n";
+      "                [--validation 0.1]  writes stored completions as fine-tuning JSONL.\n"
+      "toolgate merge-lora BASE.gguf ADAPTER.gguf OUT.gguf [--scale S] [--type keep|f16|f32]\n"
+      "                folds a LoRA adapter into the model's weights.\n";
   return out;
 }
 

@@ -89,6 +89,15 @@ struct UpstreamConfig {
   bool operator==(const UpstreamConfig&) const = default;
 };
 
+// A LoRA adapter served beside its base model as the model id "<model id>:<adapter id>".
+struct AdapterConfig {
+  std::string id;    // letters, digits, '.', '_', '-'
+  std::string path;  // GGUF LoRA file; resolved like a model path
+  double scale = 1.0;
+
+  bool operator==(const AdapterConfig&) const = default;
+};
+
 struct ModelConfig {
   std::string id;
   std::string path;  // local GGUF; the loader resolves relative paths against the config's dir
@@ -101,6 +110,7 @@ struct ModelConfig {
   bool constrain_tool_calls = true;        // grammar-constrained decoding of tool calls
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the server executes itself for this model
+  std::vector<AdapterConfig> adapters;    // LoRA adapters on this (local) model
   // Per-model engine settings. The loader stores the global `engine` section with this model's
   // keys merged over it, so a consumer never merges again.
   std::optional<EngineSettings> engine;

@@ -47,7 +47,9 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "constrain_tool_calls",
                                              "sampling",
                                              "server_tools",
+                                             "adapters",
                                              "engine"};
+const std::vector<std::string> kAdapterKeys = {"id", "path", "scale"};
 const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key",  "model",     "timeout_ms",
                                                 "retries",  "ca_file", "tls_verify"};
 const std::vector<std::string> kSamplingKeys = {
@@ -192,6 +194,21 @@ class ConfigReader {
       read_sampling(*n, child_path(path, "sampling"), model.sampling);
     }
     r_.read(*m, "server_tools", model.server_tools);
+    if (const auto* n = m->find("adapters")) {
+      const std::string list_path = child_path(path, "adapters");
+      if (const auto items = r_.list(*n, list_path)) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          AdapterConfig a;
+          if (const auto am = r_.mapping((*items)[i], index_path(list_path, i), kAdapterKeys)) {
+            r_.read(*am, "id", a.id);
+            r_.read(*am, "path", a.path);
+            a.path = resolve(a.path, base_dir_);
+            r_.read(*am, "scale", a.scale);
+          }
+          model.adapters.push_back(std::move(a));
+        }
+      }
+    }
     if (const auto* n = m->find("engine")) {
       model.engine = global_engine;
       read_engine(*n, child_path(path, "engine"), *model.engine);

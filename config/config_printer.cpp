@@ -148,6 +148,14 @@ class Printer {
     if (!m.constrain_tool_calls) line(in, "constrain_tool_calls", "false");
     print_sampling(m.sampling);
     line(in, "server_tools", list(m.server_tools));
+    if (!m.adapters.empty()) {
+      out_ << "    adapters:\n";
+      for (const AdapterConfig& a : m.adapters) {
+        out_ << "      - id: " << str(a.id) << "\n";
+        out_ << "        path: " << str(a.path) << "\n";
+        out_ << "        scale: " << num(a.scale) << "\n";
+      }
+    }
     if (m.engine) {
       out_ << "    engine:\n";
       print_engine(*m.engine, in + 1);

@@ -226,6 +226,33 @@ class Checker {
         check_server_tool(m.server_tools[j], index_path(child_path(path, "server_tools"), j));
       }
       if (m.engine) check_engine(*m.engine, child_path(path, "engine"), positions_ != nullptr);
+      check_adapters(m, path, claim);
+    }
+  }
+
+  // Each adapter is served as "<model id>:<adapter id>", a name in the same namespace as ids
+  // and aliases.
+  template <class Claim>
+  void check_adapters(const ModelConfig& m, const std::string& path, Claim& claim) {
+    const std::string list = child_path(path, "adapters");
+    if (!m.adapters.empty() && m.upstream) {
+      fail(list, "'adapters' applies only to local models (with 'path')");
+      return;
+    }
+    for (size_t j = 0; j < m.adapters.size(); ++j) {
+      const AdapterConfig& a = m.adapters[j];
+      const std::string at = index_path(list, j);
+      if (a.id.empty()) {
+        fail(child_path(at, "id"), "missing required key 'id'");
+      } else if (a.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                 std::string::npos) {
+        fail(child_path(at, "id"), "adapter id may hold only letters, digits, '.', '_' and '-', got " + quoted(a.id));
+      } else if (!m.id.empty()) {
+        claim(m.id + ":" + a.id, child_path(at, "id"));
+      }
+      if (a.path.empty()) fail(child_path(at, "path"), "missing required key 'path'");
+      check_file(child_path(at, "path"), a.path, "adapter file");
+      in_range(child_path(at, "scale"), a.scale, -100.0, 100.0, false, "[-100, 100]");
     }
   }
 

@@ -32,6 +32,14 @@ struct LoadProgress {
   uint64_t total = 0;
 };
 
+// A LoRA adapter to load beside the base model (llama.cpp's GGUF LoRA format). Requests pick
+// it by id (GenerationRequest::adapter); the base weights are shared by all adapters.
+struct LoraAdapterOptions {
+  std::string id;
+  std::filesystem::path path;
+  float scale = 1.0f;  // multiplies alpha / rank
+};
+
 struct EngineOptions {
   int threads = 0;                  // compute threads; 0 = all cores
   uint64_t kv_budget_bytes = 0;     // KV cache budget; 0 = use kv_budget_fraction
@@ -45,6 +53,9 @@ struct EngineOptions {
   int context_length = 0;           // 0 = the model's own, capped at 8192
   bool warm_weights = true;         // read every weight page at load, not on the first request
   std::function<void(const LoadProgress&)> on_load_progress;  // called on the loading thread
+  // Loaded and validated against the model at start-up; a bad adapter fails create() with an
+  // error naming the file and the tensor.
+  std::vector<LoraAdapterOptions> adapters;
 };
 
 struct SamplingParams {
@@ -110,6 +121,7 @@ struct GenerationRequest {
   std::vector<std::string> stop;  // stop strings: never emitted, even when they span tokens
   bool ignore_eos = false;
   std::shared_ptr<LogitsProcessor> logits_processor;
+  std::string adapter;  // id of a loaded LoRA adapter; empty = the base model
   std::function<void(TokenEvent&&)> on_token;
   std::function<void(FinishEvent&&)> on_finish;  // called exactly once
 };
@@ -134,6 +146,13 @@ struct ModelInfo {
   int context_length = 0;     // effective (after EngineOptions::context_length)
   int64_t n_params = 0;
   uint64_t weight_bytes = 0;
+  struct Adapter {
+    std::string id;
+    std::string path;
+    float scale = 1.0f;
+    uint64_t bytes = 0;  // memory its matrices take
+  };
+  std::vector<Adapter> adapters;  // loaded LoRA adapters, in EngineOptions order
 };
 
 struct EngineStats {

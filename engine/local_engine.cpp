@@ -51,6 +51,12 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
   weights_ = Weights::from_gguf(*file_, hp_);
   if (progress) progress(LoadProgress{"preparing", 1, 1});
   tokenizer_ = Tokenizer::from_gguf(*file_);
+  for (const LoraAdapterOptions& a : options.adapters) {
+    if (a.id.empty()) throw std::invalid_argument("a LoRA adapter needs an id");
+    if (find_adapter(a.id)) throw std::invalid_argument("LoRA adapter id '" + a.id + "' is used twice");
+    adapters_.push_back(std::make_unique<LoraAdapter>(LoraAdapter::load(a.path, hp_, *file_, a.id, a.scale)));
+    info_.adapters.push_back({a.id, a.path.string(), a.scale, adapters_.back()->bytes()});
+  }
 
   info_.architecture = hp_.architecture;
   info_.name = file_->get_string("general.name").value_or(model_path.stem().string());
@@ -99,6 +105,12 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
 
 LocalEngine::~LocalEngine() { shutdown(); }
 
+const LoraAdapter* LocalEngine::find_adapter(const std::string& id) const {
+  for (const auto& a : adapters_)
+    if (a->id == id) return a.get();
+  return nullptr;
+}
+
 Engine::SequenceId LocalEngine::submit(GenerationRequest request) {
   if (request.prompt.empty()) throw EngineError(EngineError::Kind::InvalidRequest, "the prompt is empty");
   for (int32_t t : request.prompt)
@@ -106,6 +118,8 @@ Engine::SequenceId LocalEngine::submit(GenerationRequest request) {
       throw EngineError(EngineError::Kind::InvalidRequest, "prompt token id " + std::to_string(t) + " is out of range");
   const int prompt_len = static_cast<int>(request.prompt.size());
   if (request.max_tokens < 1) throw EngineError(EngineError::Kind::InvalidRequest, "max_tokens must be at least 1");
+  if (!request.adapter.empty() && !find_adapter(request.adapter))
+    throw EngineError(EngineError::Kind::InvalidRequest, "unknown LoRA adapter '" + request.adapter + "'");
   if (prompt_len + 1 > info_.context_length)
     throw EngineError(EngineError::Kind::ContextLengthExceeded,
                       "This model's maximum context length is " + std::to_string(info_.context_length) +
@@ -182,9 +196,10 @@ void LocalEngine::take_inbox() {
     seq.max_tokens = req.max_tokens;
     seq.sampler = std::make_unique<Sampler>(req.sampling, hp_.n_vocab);
     seq.stop = std::make_unique<StopMatcher>(req.stop);
+    seq.adapter = req.adapter.empty() ? nullptr : find_adapter(req.adapter);
     seq.request = std::move(req);
     try {
-      scheduler_->add(id, seq.request.prompt, seq.max_tokens);
+      scheduler_->add(id, seq.request.prompt, seq.max_tokens, seq.adapter ? seq.adapter->cache_key : 0);
     } catch (const std::exception& e) {
       seqs_.emplace(id, std::move(seq));
       finish(id, FinishReason::Error, e.what());
@@ -209,8 +224,9 @@ void LocalEngine::step() {
     b.pos0 = s.num_computed;
     b.block_table = scheduler_->block_table(s.id);
     b.logits = s.samples ? BatchSeq::Logits::Last : BatchSeq::Logits::None;
-    batch_.push_back(b);
     Sequence& seq = seqs_.at(s.id);
+    b.adapter = seq.adapter;
+    batch_.push_back(b);
     if (seq.cached_prompt_tokens < 0) seq.cached_prompt_tokens = s.num_computed;
   }
   if (!batch_.empty()) {

@@ -15,6 +15,7 @@
 #include "engine/kernels/thread_pool.h"
 #include "engine/model/hparams.h"
 #include "engine/model/kv_store.h"
+#include "engine/model/lora_adapter.h"
 #include "engine/model/transformer.h"
 #include "engine/model/weights.h"
 #include "engine/sampler.h"
@@ -41,6 +42,7 @@ class LocalEngine final : public Engine {
   struct Sequence {
     GenerationRequest request;
     std::unique_ptr<Sampler> sampler;
+    const LoraAdapter* adapter = nullptr;  // nullptr = base
     std::unique_ptr<StopMatcher> stop;
     Utf8StreamDecoder utf8;
     std::vector<int32_t> generated;
@@ -63,6 +65,8 @@ class LocalEngine final : public Engine {
   std::unique_ptr<GgufFile> file_;
   HParams hp_;
   Weights weights_;
+  std::vector<std::unique_ptr<LoraAdapter>> adapters_;  // immutable after construction
+  const LoraAdapter* find_adapter(const std::string& id) const;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<KvStore> kv_;

@@ -13,6 +13,12 @@ struct PerplexityOptions {
   int threads = 0;      // 0 = all cores
   int batch = 128;      // tokens per forward pass
   KvDtype kv_dtype = KvDtype::F16;
+  // A LoRA adapter applied to every token (empty = none), with its scale.
+  std::filesystem::path lora;
+  float lora_scale = 1.0f;
+  // llama.cpp's llama-perplexity method, for cross-checks: only whole chunks of n_ctx tokens,
+  // and only the second half of each chunk is scored (the first half is context).
+  bool second_half_only = false;
 };
 
 struct PerplexityResult {

@@ -223,6 +223,7 @@ class Job final : public ChatCompletionJob, public std::enable_shared_from_this<
     if (g.sampling.seed && c.index > 0) *g.sampling.seed += static_cast<uint64_t>(c.index);
     g.max_tokens = max_tokens;
     g.ignore_eos = req_.ignore_eos;
+    g.adapter = req_.adapter.value_or(model_.adapter);  // resolved by choose_adapter()
     g.stop = plan_.stop;
     auto self = shared_from_this();
     int idx = c.index;

@@ -93,6 +93,10 @@ struct ChatCompletionRequest {
   std::optional<float> min_p;
   std::optional<float> repetition_penalty;
   bool ignore_eos = false;  // vLLM/llama.cpp extension: generate max_tokens whatever comes
+  // LoRA adapter (gateway/adapter_choice.h): `adapter` names one of the model's adapters ("" =
+  // the base); llama.cpp's `lora: [{"id": index, "scale": s}]` is accepted too.
+  std::optional<std::string> adapter;
+  std::optional<std::vector<std::pair<int, double>>> lora;
   // Non-empty for the non-chat endpoints: `messages` and tools are unused, and there are
   // raw_prompts.size() * n choices, choice i answering raw_prompts[i / n].
   std::vector<PromptBuilder> raw_prompts;

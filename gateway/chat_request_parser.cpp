@@ -651,6 +651,29 @@ ChatRequestParse parse_chat_completion_request(const json& body) {
   if (auto v = r.number(body, "repetition_penalty", "repetition_penalty", 0, 10, true))
     req.repetition_penalty = float(*v);
   req.ignore_eos = r.boolean(body, "ignore_eos", "ignore_eos").value_or(false);
+  req.adapter = r.string(body, "adapter", "adapter");
+  if (const json* lora = Reader::field(body, "lora")) {
+    if (!lora->is_array()) {
+      r.type_error("lora", "an array", *lora);
+    } else {
+      req.lora.emplace();
+      for (size_t i = 0; i < lora->size(); ++i) {
+        const std::string at = "lora[" + std::to_string(i) + "]";
+        const json& e = (*lora)[i];
+        if (!e.is_object()) {
+          r.type_error(at, "an object", e);
+          continue;
+        }
+        const auto id = r.integer(e, "id", at + ".id", 0, 1 << 20);
+        const auto scale = r.number(e, "scale", at + ".scale", -100, 100);
+        if (!id) {
+          if (!Reader::field(e, "id")) r.error(at + ".id", "Missing required parameter: '" + at + ".id'.");
+          continue;
+        }
+        req.lora->emplace_back(static_cast<int>(*id), scale.value_or(1.0));
+      }
+    }
+  }
 
   if (out.errors.empty()) out.request = std::move(req);
   return out;

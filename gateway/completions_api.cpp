@@ -282,7 +282,8 @@ std::variant<ChatCompletionStart, ApiError> parse_infill(
     if (it->get<int64_t>() > 0) shared["max_tokens"] = *it;
   }
   for (const char* k : {"temperature", "top_p", "top_k", "min_p", "seed", "stop",
-                        "presence_penalty", "frequency_penalty", "stream", "ignore_eos"})
+                        "presence_penalty", "frequency_penalty", "stream", "ignore_eos", "adapter",
+                        "lora"})
     if (body.contains(k)) shared[k] = body[k];
   if (body.contains("repeat_penalty")) shared["repetition_penalty"] = body["repeat_penalty"];
   if (shared.contains("stop") && shared["stop"].is_array() && shared["stop"].empty())

@@ -1,5 +1,6 @@
 #include "gateway/http_api.h"
 
+#include "gateway/adapter_choice.h"
 #include "gateway/admission_control.h"
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
@@ -189,6 +190,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
                                   : parse_infill(body, catalog());
     if (auto* err = std::get_if<ApiError>(&parsed)) return err->to_response();
     auto& start = std::get<ChatCompletionStart>(parsed);
+    if (auto err = choose_adapter(start.request, *start.model)) return err->to_response();
     outcome.model = start.model->id;
     outcome.action = std::move(start);
     return {};
@@ -244,6 +246,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   outcome.model = parsed.request->model;
   const ServedModel* m = catalog->find(parsed.request->model);
   if (!m) return not_found_or_loading(*catalog, parsed.request->model).to_response();
+  if (auto err = choose_adapter(*parsed.request, *m)) return err->to_response();
   outcome.model = m->id;
   outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt,
                                        std::move(store_intent)};

@@ -3,6 +3,7 @@
 //   toolgate --config config/default.yaml
 //   toolgate --model models/SmolLM2-135M-Instruct-Q4_1.gguf --port 8080
 //   toolgate export --config config/default.yaml --out data/   (stored completions → JSONL)
+//   toolgate merge-lora BASE.gguf ADAPTER.gguf OUT.gguf          (fold a LoRA into the weights)
 // The server listens before the models load, so /health answers 503 meanwhile.
 #include <spdlog/spdlog.h>
 
@@ -21,6 +22,7 @@
 #include "engine/engine.h"
 #include "gateway/engine_adapters.h"
 #include "gateway/export_command.h"
+#include "gateway/merge_lora_command.h"
 #include "gateway/load_progress.h"
 #include "gateway/options.h"
 #include "gateway/registry_toolbox.h"
@@ -77,6 +79,7 @@ eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& 
   o.prefix_caching = e.prefix_caching;
   o.context_length = m.context_length;
   o.max_waiting = std::max(o.max_waiting, c.server.max_queue + c.server.max_concurrent_requests);
+  for (const auto& a : m.adapters) o.adapters.push_back({a.id, a.path, static_cast<float>(a.scale)});
   return o;
 }
 
@@ -136,6 +139,8 @@ int64_t unix_now() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export")
     return gw::run_export_command(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "merge-lora")
+    return gw::run_merge_lora_command(argc - 1, argv + 1);
   cfg::CliParseResult cli = cfg::parse_cli(argc, argv);
   if (!cli.ok()) {
     for (const auto& e : cli.errors) std::fprintf(stderr, "toolgate: %s\n", e.c_str());
@@ -212,16 +217,21 @@ int main(int argc, char** argv) {
     // Models become available one by one, in config order: upstream ones at once, local ones as
     // each finishes loading. Until then, requests naming them get 503 model_loading.
     std::vector<std::optional<gw::ServedModel>> slots(config.models.size());
+    // The LoRA adapters of model i, each its own model id on model i's engine.
+    std::vector<std::vector<gw::ServedModel>> adapter_slots(config.models.size());
     auto publish = [&] {
       std::vector<gw::ServedModel> ready;
       std::vector<std::string> loading;
       for (size_t i = 0; i < slots.size(); ++i) {
         if (slots[i]) {
           ready.push_back(*slots[i]);
+          ready.insert(ready.end(), adapter_slots[i].begin(), adapter_slots[i].end());
         } else {
           loading.push_back(config.models[i].id);
           loading.insert(loading.end(), config.models[i].aliases.begin(),
                          config.models[i].aliases.end());
+          for (const auto& a : config.models[i].adapters)
+            loading.push_back(config.models[i].id + ":" + a.id);
         }
       }
       server.publish_models(std::move(ready), std::move(loading));
@@ -286,6 +296,16 @@ int main(int argc, char** argv) {
                    sm.id, static_cast<double>(info.weight_bytes) / (1 << 20),
                    static_cast<double>(info.n_params) / 1e9,
                    static_cast<double>(st.kv_bytes) / (1 << 20), st.kv_blocks_total);
+      for (const auto& a : info.adapters) {
+        gw::ServedModel am = sm;
+        am.id = sm.id + ":" + a.id;
+        am.aliases.clear();
+        am.adapter = a.id;
+        am.parent = sm.id;
+        spdlog::info("model '{}': LoRA adapter {} ({:.1f} MiB, scale {})", am.id, a.path,
+                     static_cast<double>(a.bytes) / (1 << 20), a.scale);
+        adapter_slots[i].push_back(std::move(am));
+      }
       slots[i] = std::move(sm);
       publish();
     }

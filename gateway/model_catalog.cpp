@@ -19,7 +19,9 @@ bool ModelCatalog::is_loading(const std::string& name) const {
 }
 
 nlohmann::json ModelCatalog::model_json(const ServedModel& m) {
-  return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+  nlohmann::json j = {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.owned_by}};
+  if (!m.parent.empty()) j["parent"] = m.parent;  // a LoRA adapter on that model (vLLM's shape)
+  return j;
 }
 
 nlohmann::json ModelCatalog::list_json() const {

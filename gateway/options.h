@@ -81,6 +81,10 @@ struct ServedModel {
   // Set for a model served by another OpenAI-compatible server (upstream_target.h): requests
   // are forwarded to it, and engine/renderer/tool_syntax stay null.
   std::shared_ptr<const UpstreamTarget> upstream;
+  // A LoRA adapter served as its own model id ("<parent>:<adapter>"): requests run with this
+  // adapter of `engine` (shared with the parent). Empty = the base model.
+  std::string adapter;
+  std::string parent;  // the base model's id, listed by /v1/models
 };
 
 }  // namespace toolgate::gateway

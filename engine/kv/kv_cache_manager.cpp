@@ -13,7 +13,8 @@ KvCacheManager::KvCacheManager(int num_blocks, int block_size, bool prefix_cachi
   if (hasher_ == nullptr) throw std::invalid_argument("KvCacheManager: null hasher");
 }
 
-CachedPrefix KvCacheManager::find_cached_prefix(std::span<const int32_t> tokens) const {
+CachedPrefix KvCacheManager::find_cached_prefix(std::span<const int32_t> tokens,
+                                                uint64_t extra_key) const {
   CachedPrefix out;
   if (!prefix_caching() || tokens.empty()) return out;
   // (size - 1) / block_size: the last token always stays to be computed.
@@ -22,8 +23,9 @@ CachedPrefix KvCacheManager::find_cached_prefix(std::span<const int32_t> tokens)
   uint64_t parent_uid = 0;
   for (int i = 0; i < max_blocks; ++i) {
     const auto block_tokens = tokens.subspan(static_cast<size_t>(i) * block_size_, block_size_);
-    hash = hasher_(hash, block_tokens, 0);
-    const std::optional<int> hit = pool_.lookup(BlockKey{hash, parent_uid, 0, block_tokens});
+    hash = hasher_(hash, block_tokens, extra_key);
+    const std::optional<int> hit =
+        pool_.lookup(BlockKey{hash, parent_uid, extra_key, block_tokens});
     if (!hit) break;
     out.blocks.push_back(*hit);
     parent_uid = pool_.content_uid(*hit);
@@ -33,7 +35,7 @@ CachedPrefix KvCacheManager::find_cached_prefix(std::span<const int32_t> tokens)
 }
 
 bool KvCacheManager::allocate(SeqId id, std::span<const int32_t> tokens, int num_computed,
-                              int num_new, const CachedPrefix* prefix) {
+                              int num_new, const CachedPrefix* prefix, uint64_t extra_key) {
   if (num_computed < 0 || num_new < 0 ||
       static_cast<size_t>(num_computed) + num_new > tokens.size())
     throw std::invalid_argument("KvCacheManager::allocate: token range out of bounds");
@@ -76,6 +78,7 @@ bool KvCacheManager::allocate(SeqId id, std::span<const int32_t> tokens, int num
   // From here on nothing can fail.
   if (is_new) {
     it = seqs_.emplace(id, Sequence{}).first;
+    it->second.extra_key = extra_key;
     if (prefix_caching()) {
       prefix_query_tokens_ += tokens.size();
       if (prefix != nullptr) prefix_hit_tokens_ += prefix->num_tokens;
@@ -123,8 +126,8 @@ void KvCacheManager::commit(SeqId id, std::span<const int32_t> tokens, int num_c
       seq.last_hash = pool_.cached_hash(b);
       seq.last_uid = pool_.content_uid(b);
     } else {
-      const BlockHash hash = hasher_(seq.last_hash, block_tokens, 0);
-      seq.last_uid = pool_.cache(b, BlockKey{hash, seq.last_uid, 0, block_tokens});
+      const BlockHash hash = hasher_(seq.last_hash, block_tokens, seq.extra_key);
+      seq.last_uid = pool_.cache(b, BlockKey{hash, seq.last_uid, seq.extra_key, block_tokens});
       seq.last_hash = hash;
     }
     seq.num_committed = i + 1;

@@ -50,17 +50,19 @@ class KvCacheManager {
 
   // Longest run of full blocks at the start of `tokens` whose K/V are cached. Never covers all
   // tokens: at least one must remain so that the step computes logits to sample from. Empty
-  // when prefix caching is off.
-  CachedPrefix find_cached_prefix(std::span<const int32_t> tokens) const;
+  // when prefix caching is off. `extra_key` (see hash_block: the sequence's adapter) must match
+  // the key the blocks were committed under.
+  CachedPrefix find_cached_prefix(std::span<const int32_t> tokens, uint64_t extra_key = 0) const;
 
   // Makes the sequence's block table cover num_computed + num_new tokens, creating the sequence
   // on first use. `prefix` (first allocation only; from find_cached_prefix just before, with
   // num_computed == prefix->num_tokens) becomes the start of the table. Blocks the step will
   // write into that are shared (ref > 1) are replaced by private copies, reported through
   // take_pending_copies(). Returns false and changes nothing if free blocks (evictable cached
-  // ones included) do not suffice.
+  // ones included) do not suffice. `extra_key` (first allocation only) is the key the sequence's
+  // blocks are committed under: K/V computed under one key are never a prefix hit for another.
   bool allocate(SeqId id, std::span<const int32_t> tokens, int num_computed, int num_new,
-                const CachedPrefix* prefix = nullptr);
+                const CachedPrefix* prefix = nullptr, uint64_t extra_key = 0);
 
   // After a step whose K/V now cover tokens [0, num_computed), registers the newly full blocks
   // in the prefix cache. No-op when prefix caching is off.
@@ -94,6 +96,7 @@ class KvCacheManager {
     int num_committed = 0;  // leading blocks registered in the prefix cache
     BlockHash last_hash = kRootBlockHash;  // chain state after the committed blocks
     uint64_t last_uid = 0;
+    uint64_t extra_key = 0;  // see hash_block
   };
 
   BlockPool pool_;

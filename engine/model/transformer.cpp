@@ -14,7 +14,7 @@ namespace toolgate::engine {
 Transformer::Transformer(const HParams& hp, const Weights& w, ThreadPool& pool, int max_tokens,
                          int max_logit_rows, int max_context)
     : hp_(hp), w_(w), pool_(pool), max_tokens_(max_tokens), max_logit_rows_(max_logit_rows),
-      max_context_(max_context) {
+      max_context_(max_context), lora_(pool.size()) {
   const size_t T = static_cast<size_t>(max_tokens);
   x_.resize(T * hp.n_embd);
   xb_.resize(T * hp.n_embd);
@@ -98,8 +98,10 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
   tok_pos_.clear();
   tok_ids_.clear();
   logit_rows_.clear();
+  lora_runs_.clear();
   for (size_t s = 0; s < batch.size(); ++s) {
     const BatchSeq& b = batch[s];
+    if (b.adapter && b.n > 0) lora_runs_.push_back({b.adapter, static_cast<int>(tok_ids_.size()), b.n});
     if (b.pos0 + b.n > max_context_) throw std::length_error("sequence exceeds the context length");
     if (static_cast<size_t>((b.pos0 + b.n + kv.block_size() - 1) / kv.block_size()) > b.block_table.size())
       throw std::logic_error("block table does not cover the tokens of this step");
@@ -138,6 +140,12 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
     per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps); });
     const MatmulTarget qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
     matmul_multi(qkv, xb_.data(), T, pool_, scratch_);
+    if (!lora_runs_.empty()) {
+      const LoraProjection p[] = {{LoraTarget::Q, xb_.data(), D, q_.data(), QD},
+                                  {LoraTarget::K, xb_.data(), D, k_.data(), KD},
+                                  {LoraTarget::V, xb_.data(), D, v_.data(), KD}};
+      lora_.apply(lora_runs_, l, p, pool_);
+    }
     per_token(T, [&](int t, int) {
       float* q = &q_[size_t(t) * QD];
       float* k = &k_[size_t(t) * KD];
@@ -160,14 +168,27 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
     store_kv(l, batch, kv);
     attention(l, batch, kv);
     matmul(L.wo, att_.data(), T, xb_.data(), pool_, scratch_);
+    if (!lora_runs_.empty()) {
+      const LoraProjection p[] = {{LoraTarget::O, att_.data(), QD, xb_.data(), D}};
+      lora_.apply(lora_runs_, l, p, pool_);
+    }
     per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
 
     // MLP block (SwiGLU).
     per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps); });
     const MatmulTarget gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
     matmul_multi(gate_up, xb_.data(), T, pool_, scratch_);
+    if (!lora_runs_.empty()) {
+      const LoraProjection p[] = {{LoraTarget::Gate, xb_.data(), D, gate_.data(), F},
+                                  {LoraTarget::Up, xb_.data(), D, up_.data(), F}};
+      lora_.apply(lora_runs_, l, p, pool_);
+    }
     pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
     matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
+    if (!lora_runs_.empty()) {
+      const LoraProjection p[] = {{LoraTarget::Down, gate_.data(), F, xb_.data(), D}};
+      lora_.apply(lora_runs_, l, p, pool_);
+    }
     per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
   }
 

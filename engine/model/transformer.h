@@ -10,6 +10,7 @@
 #include "engine/kernels/thread_pool.h"
 #include "engine/model/hparams.h"
 #include "engine/model/kv_store.h"
+#include "engine/model/lora_apply.h"
 #include "engine/model/weights.h"
 
 namespace toolgate::engine {
@@ -23,6 +24,8 @@ struct BatchSeq {
   std::span<const int> block_table;
   // Which rows get logits: none, the last token only (sampling), or all n (perplexity).
   enum class Logits { None, Last, All } logits = Logits::Last;
+  // LoRA adapter applied to this sequence's projections; nullptr = the base model, bit for bit.
+  const LoraAdapter* adapter = nullptr;
 };
 
 class Transformer {
@@ -103,6 +106,8 @@ class Transformer {
   std::vector<float> kv_inv_scale_[2];  // 1 / key_scale, 1 / value_scale
   std::vector<float> kv_row_;       // (threads, head_dim) a key or value row after the transform
   std::vector<float> q_scaled_;     // (threads, head_dim) a query times the key scales
+  std::vector<LoraRowRun> lora_runs_;  // this step's rows that run under an adapter
+  LoraApplier lora_;
 };
 
 }  // namespace toolgate::engine

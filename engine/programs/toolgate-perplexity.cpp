@@ -1,5 +1,7 @@
-// toolgate-perplexity MODEL TEXT [--ctx N] [--threads N] [--kv f16|int8|int4]
-// Prints the model's perplexity over the text file as JSON.
+// toolgate-perplexity MODEL TEXT [--ctx N] [--threads N] [--kv f16|int8|int4] [--lora ADAPTER.gguf]
+//                     [--lora-scale S] [--second-half]
+// Prints the model's perplexity over the text file as JSON. --second-half scores as llama.cpp's
+// llama-perplexity does (whole chunks, second half of each), for cross-checks against it.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -10,12 +12,20 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf TEXT.txt [--ctx N] [--threads N] [--kv f16|int8|int4]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.gguf TEXT.txt [--ctx N] [--threads N] [--kv f16|int8|int4] [--lora A.gguf] [--lora-scale S] [--second-half]\n", argv[0]);
     return 2;
   }
   toolgate::engine::PerplexityOptions o;
-  for (int i = 3; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--ctx")) o.n_ctx = std::atoi(argv[i + 1]);
+  for (int i = 3; i < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--second-half")) {
+      o.second_half_only = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    if (!std::strcmp(argv[i], "--lora")) o.lora = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--lora-scale")) o.lora_scale = static_cast<float>(std::atof(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--ctx")) o.n_ctx = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) o.threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--kv")) {
       auto d = toolgate::engine::parse_kv_dtype(argv[i + 1]);

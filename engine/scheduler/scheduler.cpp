@@ -27,7 +27,8 @@ const Scheduler::Request& Scheduler::get(SeqId id) const {
   return it->second;
 }
 
-void Scheduler::add(SeqId id, std::vector<int32_t> prompt, int max_new_tokens) {
+void Scheduler::add(SeqId id, std::vector<int32_t> prompt, int max_new_tokens,
+                    uint64_t cache_key) {
   if (requests_.contains(id))
     throw std::invalid_argument("Scheduler::add: sequence " + std::to_string(id) +
                                 " already exists");
@@ -50,6 +51,7 @@ void Scheduler::add(SeqId id, std::vector<int32_t> prompt, int max_new_tokens) {
   r.prompt_len = static_cast<int>(prompt.size());
   r.tokens = std::move(prompt);
   r.max_new_tokens = max_new_tokens;
+  r.cache_key = cache_key;
   requests_.emplace(id, std::move(r));
   waiting_.push_back(id);
 }
@@ -111,7 +113,7 @@ void Scheduler::preempt(Request& r, SchedulerOutput& out) {
 
 bool Scheduler::allocate_or_preempt(Request& r, int num_new, const std::vector<SeqId>& scheduled,
                                     SchedulerOutput& out) {
-  while (!kv_.allocate(r.id, r.tokens, r.num_computed, num_new)) {
+  while (!kv_.allocate(r.id, r.tokens, r.num_computed, num_new, nullptr, r.cache_key)) {
     // The newest running sequence not already part of this step gives way. r itself is
     // unscheduled, so the search always finds someone, possibly r.
     auto victim = std::find_if(running_.rbegin(), running_.rend(), [&](SeqId id) {
@@ -162,9 +164,9 @@ SchedulerOutput Scheduler::schedule() {
   while (out.preempted.empty() && budget > 0 && !waiting_.empty() &&
          num_running() < config_.max_num_seqs) {
     Request& r = get(waiting_.front());
-    const CachedPrefix prefix = kv_.find_cached_prefix(r.tokens);
+    const CachedPrefix prefix = kv_.find_cached_prefix(r.tokens, r.cache_key);
     const int num_new = std::min(static_cast<int>(r.tokens.size()) - prefix.num_tokens, budget);
-    if (!kv_.allocate(r.id, r.tokens, prefix.num_tokens, num_new, &prefix)) break;
+    if (!kv_.allocate(r.id, r.tokens, prefix.num_tokens, num_new, &prefix, r.cache_key)) break;
     waiting_.pop_front();
     r.num_computed = prefix.num_tokens;
     r.running = true;

@@ -61,8 +61,9 @@ class Scheduler {
 
   // Queues a request. Throws std::invalid_argument if it could never run: empty prompt,
   // max_new_tokens < 1, prompt + max_new_tokens > max_model_len, more blocks than the pool has,
-  // or an id already in use.
-  void add(SeqId id, std::vector<int32_t> prompt, int max_new_tokens);
+  // or an id already in use. `cache_key` keys the sequence's prefix-cache blocks (its LoRA
+  // adapter; 0 = base): only sequences with the same key share cached K/V.
+  void add(SeqId id, std::vector<int32_t> prompt, int max_new_tokens, uint64_t cache_key = 0);
 
   // n > 1 choices: `child` continues from the same tokens. A running parent shares its blocks
   // (copy-on-write); otherwise the child queues and will find the prompt in the prefix cache.
@@ -113,6 +114,7 @@ class Scheduler {
     int max_new_tokens = 0;
     int num_computed = 0;
     bool running = false;
+    uint64_t cache_key = 0;
   };
 
   Request& get(SeqId id);

@@ -25,6 +25,7 @@ FakeEngine::FakeEngine(Options options) : options_(std::move(options)) {
   info_.chat_template = options_.chat_template;
   info_.name = "fake";
   info_.context_length = options_.context_length;
+  info_.adapters = options_.adapters;
   thread_ = std::thread([this] { loop(); });
 }
 

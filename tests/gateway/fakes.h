@@ -47,6 +47,7 @@ class FakeEngine : public engine::Engine {
     std::optional<engine::EngineError::Kind> refuse;  // submit() throws this
     std::string chat_template;                        // ModelInfo::chat_template
     std::string architecture = "llama";
+    std::vector<engine::ModelInfo::Adapter> adapters;  // ModelInfo::adapters
   };
   explicit FakeEngine(Options options);
   ~FakeEngine() override;
