@@ -48,8 +48,14 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "sampling",
                                              "server_tools",
                                              "engine"};
-const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key",  "model",     "timeout_ms",
-                                                "retries",  "ca_file", "tls_verify"};
+const std::vector<std::string> kUpstreamKeys = {
+    "base_url", "api_key",    "model",   "timeout_ms",   "retries",
+    "ca_file",  "tls_verify", "members", "policy",       "retry_budget",
+    "eject_after_failures",   "eject_ms", "health_check"};
+const std::vector<std::string> kUpstreamMemberKeys = {"base_url", "api_key", "weight",
+                                                      "max_concurrent"};
+const std::vector<std::string> kHealthCheckKeys = {"interval_ms", "path", "timeout_ms",
+                                                   "unhealthy_threshold", "healthy_threshold"};
 const std::vector<std::string> kSamplingKeys = {
     "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
     "frequency_penalty", "top_k", "max_tokens"};
@@ -165,6 +171,35 @@ class ConfigReader {
     r_.read(*m, "ca_file", u.ca_file);
     if (!u.ca_file.empty()) u.ca_file = resolve(u.ca_file, base_dir_);
     r_.read(*m, "tls_verify", u.tls_verify);
+    r_.read(*m, "policy", u.policy);
+    r_.read(*m, "retry_budget", u.retry_budget);
+    r_.read(*m, "eject_after_failures", u.eject_after_failures);
+    r_.read(*m, "eject_ms", u.eject_ms);
+    if (const auto* n = m->find("members")) {
+      const std::string list_path = child_path(path, "members");
+      if (const auto items = r_.list(*n, list_path)) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          const auto mm = r_.mapping((*items)[i], index_path(list_path, i), kUpstreamMemberKeys);
+          if (!mm) continue;
+          UpstreamMemberConfig member;
+          r_.read(*mm, "base_url", member.base_url);
+          r_.read(*mm, "api_key", member.api_key);
+          r_.read(*mm, "weight", member.weight);
+          r_.read(*mm, "max_concurrent", member.max_concurrent);
+          u.members.push_back(std::move(member));
+        }
+      }
+    }
+    if (const auto* n = m->find("health_check")) {
+      if (const auto hm = r_.mapping(*n, child_path(path, "health_check"), kHealthCheckKeys)) {
+        UpstreamHealthCheckConfig& h = u.health_check;
+        r_.read(*hm, "interval_ms", h.interval_ms);
+        r_.read(*hm, "path", h.path);
+        r_.read(*hm, "timeout_ms", h.timeout_ms);
+        r_.read(*hm, "unhealthy_threshold", h.unhealthy_threshold);
+        r_.read(*hm, "healthy_threshold", h.healthy_threshold);
+      }
+    }
     return u;
   }
 

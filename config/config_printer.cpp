@@ -125,6 +125,29 @@ class Printer {
     line(indent, "prefix_caching", boolean(e.prefix_caching));
   }
 
+  void print_pool(const UpstreamConfig& u, int in) {
+    const std::string pad(static_cast<size_t>(in) * 2, ' ');
+    out_ << pad << "members:\n";
+    for (const auto& mem : u.members) {
+      out_ << pad << "  - base_url: " << str(mem.base_url) << "\n";
+      const std::string key = options_.mask_secrets && !mem.api_key.empty() ? "***" : mem.api_key;
+      out_ << pad << "    api_key: " << str(key) << "\n";
+      out_ << pad << "    weight: " << mem.weight << "\n";
+      out_ << pad << "    max_concurrent: " << mem.max_concurrent << "\n";
+    }
+    line(in, "policy", str(u.policy));
+    line(in, "retry_budget", std::to_string(u.retry_budget));
+    line(in, "eject_after_failures", std::to_string(u.eject_after_failures));
+    line(in, "eject_ms", std::to_string(u.eject_ms));
+    const auto& h = u.health_check;
+    out_ << pad << "health_check:\n";
+    line(in + 1, "interval_ms", std::to_string(h.interval_ms));
+    line(in + 1, "path", str(h.path));
+    line(in + 1, "timeout_ms", std::to_string(h.timeout_ms));
+    line(in + 1, "unhealthy_threshold", std::to_string(h.unhealthy_threshold));
+    line(in + 1, "healthy_threshold", std::to_string(h.healthy_threshold));
+  }
+
   void print_model(const ModelConfig& m) {
     out_ << "  - id: " << str(m.id) << "\n";
     const int in = 2;
@@ -139,6 +162,7 @@ class Printer {
       line(in + 1, "retries", std::to_string(u.retries));
       if (!u.ca_file.empty()) line(in + 1, "ca_file", str(u.ca_file));
       line(in + 1, "tls_verify", u.tls_verify ? "true" : "false");
+      if (!u.members.empty()) print_pool(u, in + 1);
     }
     line(in, "aliases", list(m.aliases));
     line(in, "context_length", std::to_string(m.context_length));

@@ -9,6 +9,7 @@
 #include "gateway/ollama_output.h"
 #include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
+#include "gateway/upstream_pool.h"
 #include "gateway/web_ui.h"
 
 namespace toolgate::gateway {
@@ -127,14 +128,18 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
 
 HttpResponse HttpApi::metrics_response() const {
   std::vector<ModelEngineStats> engines;
-  for (const auto& m : catalog()->models()) {
+  std::vector<const UpstreamPool*> pools;
+  const auto models = catalog();
+  for (const auto& m : models->models()) {
     if (m.engine) engines.push_back({m.id, m.engine->stats()});
+    if (m.upstream_pool) pools.push_back(m.upstream_pool.get());
   }
   HttpResponse r;
   r.status = 200;
   r.headers.emplace_back("Content-Type", kPrometheusContentType);
   r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
                             admission_ ? admission_->waiting() : 0);
+  UpstreamPool::render_metrics(r.body, pools);
   if (stored_) r.body += stored_->metrics_text();
   return r;
 }

@@ -26,6 +26,8 @@
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
 #include "gateway/upstream_model.h"
+#include "gateway/health_checker.h"
+#include "gateway/upstream_pool.h"
 #include "store/completion_store.h"
 #include "store/schema.h"
 #include "tools/builtin/builtin_tools.h"
@@ -176,6 +178,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Active health checks of pooled upstreams, on their own thread, for the whole run.
+  std::vector<std::shared_ptr<gw::UpstreamPool>> pools;
+  for (const auto& sm : upstream_models) pools.push_back(sm.upstream_pool);
+  gw::HealthChecker health_checker(pools);
+
   toolgate::tools::ToolRegistry registry;
   try {
     load_tools(config, registry);
@@ -228,8 +235,13 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < config.models.size(); ++i) {
       const auto& m = config.models[i];
       if (!m.upstream) continue;
-      spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
-                   m.upstream->model);
+      if (m.upstream->members.empty()) {
+        spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
+                     m.upstream->model);
+      } else {
+        spdlog::info("model '{}' is forwarded to a pool of {} ({}) as '{}'", m.id,
+                     m.upstream->members.size(), m.upstream->policy, m.upstream->model);
+      }
       slots[i] = std::move(*next_upstream++);
     }
     publish();

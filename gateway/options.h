@@ -22,6 +22,7 @@ class PromptRenderer;
 class ReplyConstraints;
 class ToolCallSyntax;
 struct UpstreamTarget;
+class UpstreamPool;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -81,6 +82,9 @@ struct ServedModel {
   // Set for a model served by another OpenAI-compatible server (upstream_target.h): requests
   // are forwarded to it, and engine/renderer/tool_syntax stay null.
   std::shared_ptr<const UpstreamTarget> upstream;
+  // The replicas behind an upstream model (upstream_pool.h); `upstream` is its first member,
+  // which carries the settings all members share (remote model name, timeout).
+  std::shared_ptr<UpstreamPool> upstream_pool;
 };
 
 }  // namespace toolgate::gateway

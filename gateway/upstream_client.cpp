@@ -49,19 +49,19 @@ class BeastUpstreamExchange final : public UpstreamExchange,
                                     public std::enable_shared_from_this<BeastUpstreamExchange> {
  public:
   BeastUpstreamExchange(net::any_io_executor ex, std::shared_ptr<const UpstreamTarget> target,
-                        const std::string& endpoint, std::string body, bool stream,
-                        Handlers handlers)
+                        const std::string& request_target, std::string body, bool stream,
+                        Handlers handlers, http::verb method = http::verb::post)
       : ex_(std::move(ex)),
         target_(std::move(target)),
         resolver_(ex_),
         retry_timer_(ex_),
         h_(std::move(handlers)) {
-    req_.method(http::verb::post);
-    req_.target(target_->url.target(endpoint));
+    req_.method(method);
+    req_.target(request_target);
     req_.version(11);
     req_.set(http::field::host, target_->url.host_header());
     req_.set(http::field::user_agent, "toolgate/0.1");
-    req_.set(http::field::content_type, "application/json");
+    if (method == http::verb::post) req_.set(http::field::content_type, "application/json");
     req_.set(http::field::accept, stream ? "text/event-stream" : "application/json");
     if (!target_->api_key.empty())
       req_.set(http::field::authorization, "Bearer " + target_->api_key);
@@ -283,9 +283,20 @@ class BeastUpstreamExchange final : public UpstreamExchange,
 std::shared_ptr<UpstreamExchange> UpstreamExchange::start(
     boost::asio::any_io_executor executor, std::shared_ptr<const UpstreamTarget> target,
     std::string endpoint, std::string json_body, bool stream, Handlers handlers) {
+  const std::string request_target = target->url.target(endpoint);
   auto ex = std::make_shared<BeastUpstreamExchange>(std::move(executor), std::move(target),
-                                                    endpoint, std::move(json_body), stream,
+                                                    request_target, std::move(json_body), stream,
                                                     std::move(handlers));
+  ex->begin();
+  return ex;
+}
+
+std::shared_ptr<UpstreamExchange> UpstreamExchange::start_get(
+    boost::asio::any_io_executor executor, std::shared_ptr<const UpstreamTarget> target,
+    std::string absolute_path, Handlers handlers) {
+  auto ex = std::make_shared<BeastUpstreamExchange>(std::move(executor), std::move(target),
+                                                    absolute_path, std::string(), false,
+                                                    std::move(handlers), http::verb::get);
   ex->begin();
   return ex;
 }
