@@ -12,6 +12,18 @@
 
 namespace toolgate::config {
 
+// A named API key with its policy (`server.keys[]`). The name is what logs and /metrics show;
+// the key itself never appears there.
+struct ApiKeyConfig {
+  std::string name;
+  std::string key;                  // literal or ${ENV_VAR}
+  std::vector<std::string> models;  // ids or aliases this key may use; empty = all
+  int requests_per_minute = 0;      // 0 = unlimited
+  int tokens_per_minute = 0;        // prompt + completion tokens; 0 = unlimited
+
+  bool operator==(const ApiKeyConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -29,6 +41,8 @@ struct ServerConfig {
   uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
   int max_schema_depth = 32;                 // nested subschemas in one schema
   bool web_ui = true;  // the built-in chat page at /
+  std::vector<ApiKeyConfig> keys;  // named keys with policies, besides api_keys
+  bool metrics_auth = false;       // /metrics needs an API key too
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -31,7 +31,11 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_tool_rounds",
                                               "max_schema_bytes",
                                               "max_schema_depth",
-                                              "web_ui"};
+                                              "web_ui",
+                                              "keys",
+                                              "metrics_auth"};
+const std::vector<std::string> kApiKeyKeys = {"name", "key", "models", "requests_per_minute",
+                                              "tokens_per_minute"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -115,6 +119,22 @@ class ConfigReader {
     r_.read_byte_size(*m, "max_schema_bytes", s.max_schema_bytes);
     r_.read(*m, "max_schema_depth", s.max_schema_depth);
     r_.read(*m, "web_ui", s.web_ui);
+    r_.read(*m, "metrics_auth", s.metrics_auth);
+    if (const auto* n = m->find("keys")) {
+      if (const auto items = r_.list(*n, "server.keys")) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          const auto km = r_.mapping((*items)[i], index_path("server.keys", i), kApiKeyKeys);
+          if (!km) continue;
+          ApiKeyConfig k;
+          r_.read(*km, "name", k.name);
+          r_.read(*km, "key", k.key);
+          r_.read(*km, "models", k.models);
+          r_.read(*km, "requests_per_minute", k.requests_per_minute);
+          r_.read(*km, "tokens_per_minute", k.tokens_per_minute);
+          s.keys.push_back(std::move(k));
+        }
+      }
+    }
   }
 
   void read_store(const YAML::Node& node, StoreConfig& s) {

@@ -100,6 +100,17 @@ class Printer {
     line(1, "port", std::to_string(s.port));
     line(1, "io_threads", std::to_string(s.io_threads));
     line(1, "api_keys", list(s.api_keys, options_.mask_secrets));
+    if (s.metrics_auth) line(1, "metrics_auth", "true");
+    if (!s.keys.empty()) {
+      out_ << "  keys:\n";
+      for (const auto& k : s.keys) {
+        out_ << "    - name: " << str(k.name) << "\n";
+        out_ << "      key: " << str(options_.mask_secrets ? "***" : k.key) << "\n";
+        line(3, "models", list(k.models));
+        line(3, "requests_per_minute", std::to_string(k.requests_per_minute));
+        line(3, "tokens_per_minute", std::to_string(k.tokens_per_minute));
+      }
+    }
     line(1, "cors_origins", list(s.cors_origins));
     line(1, "max_body_bytes", format_byte_size(s.max_body_bytes));
     line(1, "header_timeout_ms", std::to_string(s.header_timeout_ms));

@@ -92,6 +92,21 @@ class Checker {
       fail("server.port", "expected a port in 1..65535, got " + std::to_string(s.port));
     }
     at_least("server.io_threads", s.io_threads, 1);
+    for (size_t i = 0; i < s.keys.size(); ++i) {
+      const ApiKeyConfig& k = s.keys[i];
+      const std::string at = index_path("server.keys", i);
+      if (k.name.empty()) fail(child_path(at, "name"), "missing required key 'name'");
+      if (k.key.empty()) fail(child_path(at, "key"), "API key must not be empty");
+      for (size_t j = 0; j < i; ++j) {
+        if (!k.name.empty() && s.keys[j].name == k.name)
+          fail(child_path(at, "name"), "the key name " + quoted(k.name) + " is used twice");
+        if (!k.key.empty() && s.keys[j].key == k.key)
+          fail(child_path(at, "key"), "the same key is configured twice (as " +
+                                          quoted(s.keys[j].name) + ")");
+      }
+      at_least(child_path(at, "requests_per_minute"), k.requests_per_minute, 0);
+      at_least(child_path(at, "tokens_per_minute"), k.tokens_per_minute, 0);
+    }
     for (size_t i = 0; i < s.api_keys.size(); ++i) {
       if (s.api_keys[i].empty()) {
         fail(index_path("server.api_keys", i), "API key must not be empty");

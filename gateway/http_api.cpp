@@ -9,6 +9,7 @@
 #include "gateway/ollama_output.h"
 #include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
+#include "gateway/key_policy.h"
 #include "gateway/upstream_pool.h"
 #include "gateway/web_ui.h"
 
@@ -120,10 +121,31 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
   try {
     HttpResponse r = route(request, outcome);
     if (std::holds_alternative<HttpResponse>(outcome.action)) outcome.action = std::move(r);
+    apply_key_policy(request, outcome);
   } catch (const std::exception& e) {
     outcome.action = ApiError::internal(std::string("internal error: ") + e.what()).to_response();
   }
   return outcome;
+}
+
+void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const {
+  auto* start = std::get_if<ChatCompletionStart>(&outcome.action);
+  KeyPolicies* keys = auth_.policies();
+  if (!start || !keys || !start->model) return;
+  auto key = auth_.named_key(request.header("Authorization"));
+  if (!key) return;
+  std::vector<std::string> names{start->model->id};
+  names.insert(names.end(), start->model->aliases.begin(), start->model->aliases.end());
+  auto admission = keys->admit(*key, names);
+  for (auto& h : admission.headers) outcome.common_headers.push_back(std::move(h));
+  if (admission.refusal) {
+    outcome.action = admission.refusal->to_response();
+    return;
+  }
+  start->key_name = keys->name(*key);
+  start->on_usage = [keys, k = *key](int prompt, int completion) {
+    keys->record_usage(k, prompt, completion);
+  };
 }
 
 HttpResponse HttpApi::metrics_response() const {
@@ -140,6 +162,7 @@ HttpResponse HttpApi::metrics_response() const {
   r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
                             admission_ ? admission_->waiting() : 0);
   UpstreamPool::render_metrics(r.body, pools);
+  if (auto* keys = auth_.policies()) keys->render_metrics(r.body);
   if (stored_) r.body += stored_->metrics_text();
   return r;
 }
@@ -160,6 +183,9 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   if (path == "/metrics") {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
     if (!metrics_) return ApiError::route_not_found(method, path).to_response();
+    if (metrics_auth_) {
+      if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+    }
     return metrics_response();
   }
 
@@ -251,7 +277,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   if (!m) return not_found_or_loading(*catalog, parsed.request->model).to_response();
   outcome.model = m->id;
   outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt,
-                                       std::move(store_intent)};
+                                       std::move(store_intent), {}, {}, {}};
   return {};
 }
 

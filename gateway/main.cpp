@@ -27,6 +27,7 @@
 #include "gateway/server.h"
 #include "gateway/upstream_model.h"
 #include "gateway/health_checker.h"
+#include "gateway/key_policy.h"
 #include "gateway/upstream_pool.h"
 #include "store/completion_store.h"
 #include "store/schema.h"
@@ -47,6 +48,13 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.port = static_cast<uint16_t>(s.port);
   o.io_threads = s.io_threads;
   o.api_keys = s.api_keys;
+  if (!s.keys.empty()) {
+    std::vector<gw::NamedApiKey> keys;
+    for (const auto& k : s.keys)
+      keys.push_back({k.name, k.key, k.models, k.requests_per_minute, k.tokens_per_minute});
+    o.key_policies = std::make_shared<gw::KeyPolicies>(std::move(keys));
+  }
+  o.metrics_auth = s.metrics_auth;
   o.cors_origins = s.cors_origins;
   o.max_body_bytes = s.max_body_bytes;
   o.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);

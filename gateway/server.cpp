@@ -53,12 +53,13 @@ struct Server::Impl {
   Impl(ServerOptions opts, std::vector<ServedModel> models, const ServerToolbox* tb)
       : options(std::move(opts)),
         admission(options.max_concurrent_requests, options.max_queue),
-        api(ApiKeyAuth(options.api_keys), CorsPolicy(options.cors_origins), &metrics, &admission),
+        api(ApiKeyAuth(options.api_keys, options.key_policies), CorsPolicy(options.cors_origins), &metrics, &admission),
         toolbox(tb),
         workers(static_cast<size_t>(std::max(1, options.worker_threads))) {
     if (!models.empty()) api.publish(std::make_shared<ModelCatalog>(std::move(models)));
     api.set_store(options.store);
     api.set_web_ui(options.web_ui);
+    api.set_metrics_auth(options.metrics_auth);
     context.options = &options;
     context.api = &api;
     context.admission = &admission;
