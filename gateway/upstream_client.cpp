@@ -93,6 +93,15 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     buffer_.clear();
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // the job decides
+    // An IP literal (a replica on 10.0.0.7, 127.0.0.1) needs no resolver: asio's runs
+    // getaddrinfo on a thread of its own, a hop that costs more than the rest of a short proxy.
+    beast::error_code literal_ec;
+    const auto literal = net::ip::make_address(target_->url.host, literal_ec);
+    if (!literal_ec) {
+      return on_resolve({}, tcp::resolver::results_type::create(
+                                tcp::endpoint(literal, target_->url.port), target_->url.host,
+                                std::to_string(target_->url.port)));
+    }
     resolver_.async_resolve(
         target_->url.host, std::to_string(target_->url.port),
         beast::bind_front_handler(&BeastUpstreamExchange::on_resolve, shared_from_this()));
