@@ -206,6 +206,10 @@ class UpstreamChatJob final : public ChatCompletionJob,
     }
     // Connect errors and connections that broke before anything reached the client (for a
     // non-streamed answer: anywhere in the body, which is still buffered) go to another member.
+    // A stream that ended before its first event (a close-delimited body cut by a dying
+    // replica looks like a normal end) relayed nothing either.
+    if (!failure && pending_stream_)
+      failure = UpstreamFailure{UpstreamFailure::Kind::Broken, "the stream ended before its first event"};
     if (failure && !streaming_ && failure->kind != UpstreamFailure::Kind::Timeout) {
       if (auto next = retry_member()) return retry_on(*next, failure->detail);
     }
