@@ -20,6 +20,7 @@ struct ApiKeyConfig {
   std::vector<std::string> models;  // ids or aliases this key may use; empty = all
   int requests_per_minute = 0;      // 0 = unlimited
   int tokens_per_minute = 0;        // prompt + completion tokens; 0 = unlimited
+  bool admin = false;               // may call POST /admin/reload
 
   bool operator==(const ApiKeyConfig&) const = default;
 };

@@ -35,7 +35,7 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "keys",
                                               "metrics_auth"};
 const std::vector<std::string> kApiKeyKeys = {"name", "key", "models", "requests_per_minute",
-                                              "tokens_per_minute"};
+                                              "tokens_per_minute", "admin"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -131,6 +131,7 @@ class ConfigReader {
           r_.read(*km, "models", k.models);
           r_.read(*km, "requests_per_minute", k.requests_per_minute);
           r_.read(*km, "tokens_per_minute", k.tokens_per_minute);
+          r_.read(*km, "admin", k.admin);
           s.keys.push_back(std::move(k));
         }
       }

@@ -109,6 +109,7 @@ class Printer {
         line(3, "models", list(k.models));
         line(3, "requests_per_minute", std::to_string(k.requests_per_minute));
         line(3, "tokens_per_minute", std::to_string(k.tokens_per_minute));
+        if (k.admin) line(3, "admin", "true");
       }
     }
     line(1, "cors_origins", list(s.cors_origins));

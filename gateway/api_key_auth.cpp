@@ -25,27 +25,48 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 
 }  // namespace
 
-ApiKeyAuth::ApiKeyAuth(std::vector<std::string> keys, std::shared_ptr<KeyPolicies> named)
-    : keys_(std::move(keys)), named_(named && !named->empty() ? std::move(named) : nullptr) {}
+ApiKeyAuth::ApiKeyAuth(std::vector<std::string> keys, std::shared_ptr<KeyPolicies> named) {
+  replace(std::move(keys), std::move(named));
+}
 
-bool ApiKeyAuth::open() const { return keys_.empty() && !named_; }
+void ApiKeyAuth::replace(std::vector<std::string> keys, std::shared_ptr<KeyPolicies> named) const {
+  auto state = std::make_shared<State>();
+  state->keys = std::move(keys);
+  if (named && !named->empty()) state->named = std::move(named);
+  std::lock_guard lock(shared_->mu);
+  shared_->state = std::move(state);
+}
+
+std::shared_ptr<const ApiKeyAuth::State> ApiKeyAuth::snapshot() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->state;
+}
+
+bool ApiKeyAuth::open() const {
+  auto s = snapshot();
+  return s->keys.empty() && !s->named;
+}
 
 std::optional<ApiError> ApiKeyAuth::check(std::string_view authorization) const {
-  if (open()) return std::nullopt;
+  auto s = snapshot();
+  if (s->keys.empty() && !s->named) return std::nullopt;
   auto key = bearer_token(authorization);
   if (!key) return ApiError::invalid_api_key(false);
   bool ok = false;
-  for (const auto& k : keys_) ok |= constant_time_equal(*key, k);
-  if (named_) ok |= named_->find(*key).has_value();
+  for (const auto& k : s->keys) ok |= constant_time_equal(*key, k);
+  if (s->named) ok |= s->named->find(*key).has_value();
   if (!ok) return ApiError::invalid_api_key(true);
   return std::nullopt;
 }
 
-std::optional<size_t> ApiKeyAuth::named_key(std::string_view authorization) const {
-  if (!named_) return std::nullopt;
-  auto key = bearer_token(authorization);
-  if (!key) return std::nullopt;
-  return named_->find(*key);
+ApiKeyAuth::Named ApiKeyAuth::identify(std::string_view authorization) const {
+  auto s = snapshot();
+  Named n{s->named, std::nullopt};
+  if (!s->named) return n;
+  if (auto key = bearer_token(authorization)) n.key = s->named->find(*key);
+  return n;
 }
+
+std::shared_ptr<KeyPolicies> ApiKeyAuth::policies() const { return snapshot()->named; }
 
 }  // namespace toolgate::gateway

@@ -130,10 +130,9 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
 
 void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const {
   auto* start = std::get_if<ChatCompletionStart>(&outcome.action);
-  KeyPolicies* keys = auth_.policies();
-  if (!start || !keys || !start->model) return;
-  auto key = auth_.named_key(request.header("Authorization"));
-  if (!key) return;
+  if (!start || !start->model) return;
+  auto [keys, key] = auth_.identify(request.header("Authorization"));
+  if (!keys || !key) return;
   std::vector<std::string> names{start->model->id};
   names.insert(names.end(), start->model->aliases.begin(), start->model->aliases.end());
   auto admission = keys->admit(*key, names);
@@ -146,6 +145,33 @@ void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) 
   start->on_usage = [keys, k = *key](int prompt, int completion) {
     keys->record_usage(k, prompt, completion);
   };
+}
+
+HttpResponse HttpApi::admin_reload(const HttpRequest& req) const {
+  if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+  auto [keys, key] = auth_.identify(req.header("Authorization"));
+  if (!keys || !key || !keys->admin(*key)) {
+    ApiError e;
+    e.status = 403;
+    e.type = "invalid_request_error";
+    e.code = "admin_key_required";
+    e.message = "POST /admin/reload needs a key with `admin: true` (server.keys).";
+    return e.to_response();
+  }
+  std::function<std::vector<std::string>()> reload;
+  {
+    std::lock_guard lock(mu_);
+    reload = reload_;
+  }
+  if (!reload) return ApiError::route_not_found("POST", "/admin/reload").to_response();
+  std::vector<std::string> problems = reload();
+  nlohmann::json body = {{"reloaded", problems.empty()}, {"errors", problems}};
+  return json_response(problems.empty() ? 200 : 400, body.dump());
+}
+
+void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+  std::lock_guard lock(mu_);
+  reload_ = std::move(reload);
 }
 
 HttpResponse HttpApi::metrics_response() const {
@@ -162,7 +188,7 @@ HttpResponse HttpApi::metrics_response() const {
   r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
                             admission_ ? admission_->waiting() : 0);
   UpstreamPool::render_metrics(r.body, pools);
-  if (auto* keys = auth_.policies()) keys->render_metrics(r.body);
+  if (auto keys = auth_.policies()) keys->render_metrics(r.body);
   if (stored_) r.body += stored_->metrics_text();
   return r;
 }
@@ -179,6 +205,10 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     if (!catalog()->ready())
       return ApiError::unavailable("Models are still loading.", 1).to_response();
     return json_response(200, R"({"status":"ok"})");
+  }
+  if (path == "/admin/reload") {
+    if (method != "POST") return method_not_allowed(req, "POST");
+    return admin_reload(req);
   }
   if (path == "/metrics") {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");

@@ -63,6 +63,10 @@ class HttpApi {
   void set_store(store::CompletionStore* store);
   void set_web_ui(bool enabled) { web_ui_ = enabled; }
   void set_metrics_auth(bool on) { metrics_auth_ = on; }  // /metrics needs an API key
+  // POST /admin/reload (admin keys only) calls it: the problems that kept the old config, or
+  // none. Also used for SIGHUP (server.h).
+  void set_reload_handler(std::function<std::vector<std::string>()> reload);
+  const ApiKeyAuth& auth() const { return auth_; }
   std::shared_ptr<const ModelCatalog> catalog() const;
 
   // Never throws.
@@ -78,6 +82,7 @@ class HttpApi {
   HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
   // A started completion by a named key: its model list and rate limits (key_policy.h).
   void apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const;
+  HttpResponse admin_reload(const HttpRequest& request) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;
@@ -86,6 +91,7 @@ class HttpApi {
   std::optional<StoredCompletionsApi> stored_;
   bool web_ui_ = false;
   bool metrics_auth_ = false;
+  std::function<std::vector<std::string>()> reload_;  // guarded by mu_
   mutable std::mutex mu_;
   std::shared_ptr<const ModelCatalog> catalog_;
 };

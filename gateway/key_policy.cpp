@@ -107,6 +107,23 @@ void KeyPolicies::record_usage(size_t key, int prompt_tokens, int completion_tok
   if (k.tokens) k.tokens->charge(std::max(0, prompt_tokens) + std::max(0, completion_tokens), now);
 }
 
+void KeyPolicies::carry_over_from(const KeyPolicies& old) {
+  for (auto& k : keys_) {
+    for (const auto& o : old.keys_) {
+      if (o->spec.name != k->spec.name) continue;
+      std::scoped_lock lock(k->mu, o->mu);
+      k->request_count = o->request_count;
+      k->prompt_tokens = o->prompt_tokens;
+      k->completion_tokens = o->completion_tokens;
+      k->refused = o->refused;
+      if (k->requests && o->requests && o->spec.requests_per_minute == k->spec.requests_per_minute)
+        k->requests = o->requests;
+      if (k->tokens && o->tokens && o->spec.tokens_per_minute == k->spec.tokens_per_minute)
+        k->tokens = o->tokens;
+    }
+  }
+}
+
 void KeyPolicies::render_metrics(std::string& out) const {
   if (keys_.empty()) return;
   auto label = [](const std::string& v) {

@@ -27,6 +27,7 @@ struct NamedApiKey {
   std::vector<std::string> models;  // ids or aliases; empty = every model
   int requests_per_minute = 0;      // 0 = unlimited
   int tokens_per_minute = 0;        // 0 = unlimited
+  bool admin = false;               // may call POST /admin/reload
 };
 
 class KeyPolicies {
@@ -39,6 +40,10 @@ class KeyPolicies {
   // The key presented as a bearer token: compared with every named key in constant time.
   std::optional<size_t> find(std::string_view token) const;
   const std::string& name(size_t key) const { return keys_[key]->spec.name; }
+  bool admin(size_t key) const { return keys_[key]->spec.admin; }
+  // After a reload: keys of the same name keep their usage counters, and their buckets' levels
+  // where the limit did not change (a changed limit starts full at the new size).
+  void carry_over_from(const KeyPolicies& old);
 
   struct Admission {
     std::optional<ApiError> refusal;

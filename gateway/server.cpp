@@ -17,6 +17,7 @@
 #include "gateway/admission_control.h"
 #include "gateway/http_api.h"
 #include "gateway/http_session.h"
+#include "gateway/key_policy.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 
@@ -49,6 +50,8 @@ struct Server::Impl {
   bool started = false;
   bool stop_requested = false;
   bool stopped = false;
+  std::function<std::vector<std::string>()> reload;  // see set_reload_handler
+  std::function<void()> arm_hangup;
 
   Impl(ServerOptions opts, std::vector<ServedModel> models, const ServerToolbox* tb)
       : options(std::move(opts)),
@@ -133,6 +136,20 @@ void Server::run() {
   start();
   auto& s = *impl_;
   std::optional<net::signal_set> signals;
+  std::optional<net::signal_set> hangup;  // SIGHUP: reload the config
+  if (s.options.handle_signals && s.reload) {
+    hangup.emplace(s.ioc, SIGHUP);
+    // Re-armed after each signal; cancelled (and so never called again) before run() returns.
+    s.arm_hangup = [this, &hangup] {
+      hangup->async_wait([this](boost::system::error_code ec, int) {
+        if (ec) return;
+        spdlog::info("SIGHUP received: reloading the config");
+        impl_->reload();
+        impl_->arm_hangup();
+      });
+    };
+    s.arm_hangup();
+  }
   if (s.options.handle_signals) {
     signals.emplace(s.ioc, SIGINT, SIGTERM);
     signals->async_wait([this](boost::system::error_code ec, int sig) {
@@ -149,7 +166,21 @@ void Server::run() {
     boost::system::error_code ignored;
     signals->cancel(ignored);
   }
+  if (hangup) {
+    boost::system::error_code ignored;
+    hangup->cancel(ignored);
+  }
   stop();
+}
+
+void Server::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+  impl_->reload = reload;
+  impl_->api.set_reload_handler(std::move(reload));
+}
+
+void Server::replace_keys(std::vector<std::string> api_keys, std::shared_ptr<KeyPolicies> named) {
+  if (auto old = impl_->api.auth().policies(); old && named) named->carry_over_from(*old);
+  impl_->api.auth().replace(std::move(api_keys), std::move(named));
 }
 
 void Server::request_stop() {

@@ -43,8 +43,8 @@ TEST(TokenBucket, ResetDurationsUseOpenAIsFormat) {
 }
 
 KeyPolicies keys(Clock::time_point t) {
-  return KeyPolicies({{"alice", "sk-alice", {}, 60, 0},
-                      {"bob", "sk-bob", {"small", "small-alias"}, 0, 1000}},
+  return KeyPolicies({{"alice", "sk-alice", {}, 60, 0, false},
+                      {"bob", "sk-bob", {"small", "small-alias"}, 0, 1000, false}},
                      t);
 }
 
@@ -117,14 +117,20 @@ TEST(KeyPolicies, UsageCountersAreExportedByNameNeverByKey) {
 }
 
 TEST(ApiKeyAuth, AcceptsFlatAndNamedKeysAndTellsWhichNamedOne) {
-  auto named = std::make_shared<KeyPolicies>(std::vector<NamedApiKey>{{"alice", "sk-alice", {}, 0, 0}});
+  auto named = std::make_shared<KeyPolicies>(std::vector<NamedApiKey>{{"alice", "sk-alice", {}, 0, 0, true}});
   ApiKeyAuth auth({"sk-flat"}, named);
   EXPECT_FALSE(auth.open());
   EXPECT_FALSE(auth.check("Bearer sk-flat"));
   EXPECT_FALSE(auth.check("Bearer sk-alice"));
   EXPECT_TRUE(auth.check("Bearer sk-nobody"));
-  EXPECT_EQ(auth.named_key("Bearer sk-alice"), 0u);
-  EXPECT_FALSE(auth.named_key("Bearer sk-flat"));
+  EXPECT_EQ(auth.identify("Bearer sk-alice").key, 0u);
+  EXPECT_TRUE(auth.identify("Bearer sk-alice").policies->admin(0));
+  EXPECT_FALSE(auth.identify("Bearer sk-flat").key);
+  // A reload swaps the keys for every copy at once.
+  ApiKeyAuth copy = auth;
+  copy.replace({"sk-new"}, nullptr);
+  EXPECT_TRUE(auth.check("Bearer sk-alice"));
+  EXPECT_FALSE(auth.check("Bearer sk-new"));
   // Named keys alone close the server.
   EXPECT_TRUE(ApiKeyAuth({}, named).check(""));
 }
