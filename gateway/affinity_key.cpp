@@ -18,7 +18,8 @@ uint64_t upstream_affinity_key(const nlohmann::ordered_json& body) {
     text += '\x1e';
     text += r;
     text += '\x1f';
-    if (content != m.end()) text += content->is_string() ? content->get<std::string>() : content->dump();
+    if (content != m.end())
+      text += content->is_string() ? content->get<std::string>() : content->dump();
     // The first user message closes the stable prefix.
     if (r != "system" && r != "developer") break;
   }

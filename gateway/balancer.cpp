@@ -53,8 +53,8 @@ std::optional<size_t> pick_weighted_round_robin(const std::vector<BalancerMember
   return best;
 }
 
-std::optional<size_t> pick_prefix_affinity(const std::vector<BalancerMember>& members,
-                                           uint64_t key, double load_factor) {
+std::optional<size_t> pick_prefix_affinity(const std::vector<BalancerMember>& members, uint64_t key,
+                                           double load_factor) {
   int available = 0;
   int64_t load = 0;
   for (const auto& m : members) {

@@ -36,8 +36,8 @@ std::optional<size_t> pick_weighted_round_robin(const std::vector<BalancerMember
 // members takes the request. The same key keeps landing on the same member (its KV cache holds
 // the prefix) until that member is loaded beyond the bound; a member leaving moves only its
 // own keys. load_factor >= 1.
-std::optional<size_t> pick_prefix_affinity(const std::vector<BalancerMember>& members,
-                                           uint64_t key, double load_factor);
+std::optional<size_t> pick_prefix_affinity(const std::vector<BalancerMember>& members, uint64_t key,
+                                           double load_factor);
 
 // 64-bit FNV-1a, then a finalizer (splitmix64) so nearby keys spread.
 uint64_t affinity_hash(std::string_view text);

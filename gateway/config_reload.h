@@ -14,7 +14,7 @@
 namespace toolgate::gateway {
 
 struct ReloadPlan {
-  std::vector<std::string> problems;        // non-empty: keep the old config
+  std::vector<std::string> problems;         // non-empty: keep the old config
   std::vector<ServedModel> upstream_models;  // built from the new config, in its order
   std::vector<std::string> api_keys;
   std::shared_ptr<KeyPolicies> key_policies;  // null without named keys

@@ -54,11 +54,11 @@ class Probe : public std::enable_shared_from_this<Probe> {
       self->pool_->report_health_check(self->member_, ok);
       const bool now = self->pool_->member_available(self->member_);
       if (was != now)
-        spdlog::info("model '{}': upstream {} is {} (health check {}{})",
-                     self->pool_->model_id(), self->target_->base_url, now ? "up" : "down",
-                     ok ? "passed" : "failed",
+        spdlog::info("model '{}': upstream {} is {} (health check {}{})", self->pool_->model_id(),
+                     self->target_->base_url, now ? "up" : "down", ok ? "passed" : "failed",
                      failure ? ": " + failure->detail
-                             : ok ? "" : ": HTTP " + std::to_string(self->status_));
+                     : ok    ? ""
+                             : ": HTTP " + std::to_string(self->status_));
       if (!self->stopped_) self->schedule();
     };
     exchange_ = UpstreamExchange::start_get(io_.get_executor(), target_,

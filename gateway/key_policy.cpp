@@ -151,8 +151,8 @@ void KeyPolicies::render_metrics(std::string& out) const {
          &Key::request_count);
   family("toolgate:api_key_prompt_tokens_total", "Prompt tokens per API key (by its name).",
          &Key::prompt_tokens);
-  family("toolgate:api_key_completion_tokens_total",
-         "Completion tokens per API key (by its name).", &Key::completion_tokens);
+  family("toolgate:api_key_completion_tokens_total", "Completion tokens per API key (by its name).",
+         &Key::completion_tokens);
   family("toolgate:api_key_rate_limited_total",
          "Requests refused by an API key's rate limits (by its name).", &Key::refused);
 }

@@ -9,7 +9,7 @@ namespace toolgate::gateway {
 namespace {
 
 constexpr double kLatencyBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                     1,     2.5,  5,     10,    30,  60};
+                                     1,     2.5,  5,     10,   30,  60};
 constexpr size_t kLatencyBuckets = std::size(kLatencyBounds) + 1;
 
 std::string label_value(const std::string& v) {
@@ -63,8 +63,7 @@ std::optional<size_t> UpstreamPool::acquire(uint64_t key, const std::vector<size
     const Member& m = *members_[i];
     view[i].in_flight = m.in_flight;
     view[i].weight = m.weight;
-    view[i].available = up(m, now) &&
-                        (m.max_concurrent == 0 || m.in_flight < m.max_concurrent) &&
+    view[i].available = up(m, now) && (m.max_concurrent == 0 || m.in_flight < m.max_concurrent) &&
                         std::find(tried.begin(), tried.end(), i) == tried.end();
   }
   std::optional<size_t> pick;
@@ -116,8 +115,9 @@ void UpstreamPool::release(size_t member, MemberOutcome outcome, double seconds,
 bool UpstreamPool::try_spend_retry(Clock::time_point now) {
   std::lock_guard lock(mu_);
   roll_budget(now);
-  const double allowed = options_.min_retries +
-                         options_.retry_budget * static_cast<double>(requests_now_ + requests_before_);
+  const double allowed =
+      options_.min_retries +
+      options_.retry_budget * static_cast<double>(requests_now_ + requests_before_);
   if (static_cast<double>(retries_now_ + retries_before_) + 1 > allowed) {
     ++retries_refused_;
     return false;
@@ -251,11 +251,9 @@ void UpstreamPool::render_metrics(std::string& out, const std::vector<const Upst
     for (const auto* p : pools)
       add({name, "{model_name=\"", label_value(p->model_id_), "\"} ", value(*p), "\n"});
   };
-  pool_family("toolgate:upstream_retries_total",
-              "Requests retried on another member of the pool.",
+  pool_family("toolgate:upstream_retries_total", "Requests retried on another member of the pool.",
               [](P p) { return std::to_string(p.retries_total_); });
-  pool_family("toolgate:upstream_retries_refused_total",
-              "Retries the pool's retry budget refused.",
+  pool_family("toolgate:upstream_retries_refused_total", "Retries the pool's retry budget refused.",
               [](P p) { return std::to_string(p.retries_refused_); });
 }
 

@@ -26,9 +26,9 @@ namespace toolgate::gateway {
 
 struct UpstreamPoolOptions {
   BalancePolicy policy = BalancePolicy::LeastOutstanding;
-  int max_retries = 1;               // extra attempts on other members, per request
-  double retry_budget = 0.2;         // retries <= this share of requests in the window ...
-  int min_retries = 3;               // ... plus this many, so a quiet pool can still retry
+  int max_retries = 1;        // extra attempts on other members, per request
+  double retry_budget = 0.2;  // retries <= this share of requests in the window ...
+  int min_retries = 3;        // ... plus this many, so a quiet pool can still retry
   std::chrono::milliseconds budget_window{10'000};
   int eject_after_failures = 3;
   std::chrono::milliseconds eject_base{5'000};

@@ -117,7 +117,8 @@ TEST(KeyPolicies, UsageCountersAreExportedByNameNeverByKey) {
 }
 
 TEST(ApiKeyAuth, AcceptsFlatAndNamedKeysAndTellsWhichNamedOne) {
-  auto named = std::make_shared<KeyPolicies>(std::vector<NamedApiKey>{{"alice", "sk-alice", {}, 0, 0, true}});
+  auto named = std::make_shared<KeyPolicies>(
+      std::vector<NamedApiKey>{{"alice", "sk-alice", {}, 0, 0, true}});
   ApiKeyAuth auth({"sk-flat"}, named);
   EXPECT_FALSE(auth.open());
   EXPECT_FALSE(auth.check("Bearer sk-flat"));

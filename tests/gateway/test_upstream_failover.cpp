@@ -57,8 +57,8 @@ void ok(tcp::socket& s) {
 }
 
 void status(tcp::socket& s, int code) {
-  testing::send_text(s, testing::http_response(code, "application/json",
-                                               R"({"error":{"message":"busy"}})"));
+  testing::send_text(
+      s, testing::http_response(code, "application/json", R"({"error":{"message":"busy"}})"));
 }
 
 void sse_ok(tcp::socket& s) {
@@ -168,13 +168,16 @@ TEST_F(UpstreamFailoverFixture, AnUnreachableMemberIsSkippedForTheNext) {
   ASSERT_TRUE(sink->response);
   EXPECT_EQ(sink->response->status, 200);
   summary();
-  EXPECT_NE(metrics_text().find("toolgate:upstream_errors_total{model_name=\"remote\",upstream=\"http://127.0.0.1:"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics_text().find(
+          "toolgate:upstream_errors_total{model_name=\"remote\",upstream=\"http://127.0.0.1:"),
+      std::string::npos);
 }
 
 TEST_F(UpstreamFailoverFixture, AStreamLostBeforeItsFirstEventIsRetriedUnseen) {
   // A: the SSE head, then the connection drops (a replica killed during prefill).
-  ScriptedUpstream a([](int, tcp::socket& s, const std::string&) { testing::send_text(s, kSseHead); });
+  ScriptedUpstream a(
+      [](int, tcp::socket& s, const std::string&) { testing::send_text(s, kSseHead); });
   ScriptedUpstream b([](int, tcp::socket& s, const std::string&) { sse_ok(s); });
   serve({a.port(), b.port()});
   auto sink = std::make_shared<RecordingSink>();
@@ -192,8 +195,9 @@ TEST_F(UpstreamFailoverFixture, AStreamLostBeforeItsFirstEventIsRetriedUnseen) {
 
 TEST_F(UpstreamFailoverFixture, AChunkedStreamCutBeforeItsFirstEventIsRetriedUnseen) {
   ScriptedUpstream a([](int, tcp::socket& s, const std::string&) {
-    testing::send_text(s, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n");
+    testing::send_text(s,
+                       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n");
   });
   ScriptedUpstream b([](int, tcp::socket& s, const std::string&) { sse_ok(s); });
   serve({a.port(), b.port()});
@@ -226,8 +230,9 @@ TEST_F(UpstreamFailoverFixture, AStreamThatHasBegunIsNeverRetried) {
 
 TEST_F(UpstreamFailoverFixture, ANonStreamedAnswerLostMidBodyIsRetried) {
   ScriptedUpstream a([](int, tcp::socket& s, const std::string&) {
-    testing::send_text(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Content-Length: 500\r\n\r\n{\"id\":");
+    testing::send_text(s,
+                       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 500\r\n\r\n{\"id\":");
   });
   ScriptedUpstream b([](int, tcp::socket& s, const std::string&) { ok(s); });
   serve({a.port(), b.port()});

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <set>
 
 #include "gateway/upstream_pool.h"
@@ -135,8 +136,9 @@ TEST(UpstreamPool, RendersPerMemberMetricsWithoutKeys) {
   pool.release(*m, MemberOutcome::Failure, 0.2);
   std::string text;
   UpstreamPool::render_metrics(text, {&pool});
-  EXPECT_NE(text.find("toolgate:upstream_requests_total{model_name=\"smol\",upstream=\"http://10.0.0."),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("toolgate:upstream_requests_total{model_name=\"smol\",upstream=\"http://10.0.0."),
+      std::string::npos);
   EXPECT_NE(text.find("toolgate:upstream_errors_total"), std::string::npos);
   EXPECT_NE(text.find("toolgate:upstream_healthy"), std::string::npos);
   EXPECT_NE(text.find("toolgate:upstream_request_duration_seconds_bucket"), std::string::npos);
