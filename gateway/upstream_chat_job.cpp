@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/affinity_key.h"
 #include "gateway/api_error.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 #include "gateway/sse.h"
-#include "gateway/affinity_key.h"
 #include "gateway/upstream_client.h"
 #include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
@@ -55,7 +55,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
     if (pool_->options().policy == BalancePolicy::PrefixAffinity)
       affinity_key_ = upstream_affinity_key(req_.body);
     auto member = pool_->acquire(affinity_key_, tried_);
-    if (!member) return fail(ApiError::unavailable(pool_->unavailable_reason(), env_.retry_after_seconds));
+    if (!member)
+      return fail(ApiError::unavailable(pool_->unavailable_reason(), env_.retry_after_seconds));
     use_member(*member);
     start_attempt();
   }
@@ -78,7 +79,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
   // Another member for a retry, within the request's and the pool's budgets; nothing has
   // reached the client yet when this is asked.
   std::optional<size_t> retry_member() {
-    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries) return std::nullopt;
+    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries)
+      return std::nullopt;
     auto next = pool_->acquire(affinity_key_, tried_);
     if (!next) return std::nullopt;
     if (!pool_->try_spend_retry()) {
@@ -110,12 +112,11 @@ class UpstreamChatJob final : public ChatCompletionJob,
     };
     h.on_data = [self](std::string data) { self->on_data(std::move(data)); };
     h.on_end = [self](std::optional<UpstreamFailure> failure) { self->on_end(std::move(failure)); };
-    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", body_,
-                                        req_.stream, std::move(h));
+    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", body_, req_.stream,
+                                        std::move(h));
   }
 
  public:
-
   void abandon() override {
     if (abandoned_) return;
     abandoned_ = true;
@@ -193,7 +194,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
     if (r.usage) note_usage(*r.usage);
     if (!first_event_at_) {
       first_event_at_ = Clock::now();
-      if (env_.metrics) env_.metrics->observe_time_to_first_token(ms_between(arrival_, *first_event_at_) / 1e3);
+      if (env_.metrics)
+        env_.metrics->observe_time_to_first_token(ms_between(arrival_, *first_event_at_) / 1e3);
     }
     return std::move(r.text);
   }
@@ -209,7 +211,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
     // A stream that ended before its first event (a close-delimited body cut by a dying
     // replica looks like a normal end) relayed nothing either.
     if (!failure && pending_stream_)
-      failure = UpstreamFailure{UpstreamFailure::Kind::Broken, "the stream ended before its first event"};
+      failure =
+          UpstreamFailure{UpstreamFailure::Kind::Broken, "the stream ended before its first event"};
     if (failure && !streaming_ && failure->kind != UpstreamFailure::Kind::Timeout) {
       if (auto next = retry_member()) return retry_on(*next, failure->detail);
     }
@@ -249,7 +252,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
     std::string out;
     if (std::string rest = splitter_.take_rest(); !rest.empty()) out += relay(rest);
     if (!done_seen_) {
-      ApiError err = !failure ? upstream_failed(target_->base_url, "the stream ended without [DONE]")
+      ApiError err = !failure
+                         ? upstream_failed(target_->base_url, "the stream ended without [DONE]")
                      : failure->kind == UpstreamFailure::Kind::Timeout
                          ? upstream_timeout(target_->base_url, target_->timeout)
                          : upstream_failed(target_->base_url, failure->detail);
@@ -310,7 +314,7 @@ class UpstreamChatJob final : public ChatCompletionJob,
   std::vector<size_t> tried_;
   uint64_t affinity_key_ = 0;
   Clock::time_point attempt_started_;
-  std::string body_;  // kept for retries
+  std::string body_;             // kept for retries
   bool pending_stream_ = false;  // an SSE head came; the client's stream starts with its data
   JobEnvironment env_;
   std::shared_ptr<ResponseSink> sink_;

@@ -42,8 +42,7 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
       }
       target->tls = tls;
       if (!u.tls_verify)
-        spdlog::warn("model '{}': TLS certificate verification is off for {}", m.id,
-                     mem.base_url);
+        spdlog::warn("model '{}': TLS certificate verification is off for {}", m.id, mem.base_url);
     }
     specs.push_back({std::move(target), mem.weight, mem.max_concurrent});
   }

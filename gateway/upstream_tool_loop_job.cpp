@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/affinity_key.h"
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 #include "gateway/server_tool_runner.h"
 #include "gateway/sse.h"
-#include "gateway/affinity_key.h"
 #include "gateway/upstream_client.h"
 #include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
@@ -137,7 +137,7 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
 
   void on_round_end(std::optional<UpstreamFailure> failure) {
     exchange_.reset();
-    release_member(response_ended_ ? MemberOutcome::Cancelled
+    release_member(response_ended_                      ? MemberOutcome::Cancelled
                    : failure || upstream_status_ >= 500 ? MemberOutcome::Failure
                                                         : MemberOutcome::Success);
     if (response_ended_) return maybe_done();
@@ -312,8 +312,8 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   void maybe_done() {
     if (done_reported_ || !response_ended_ || exchange_ || pending_work_ > 0) return;
     done_reported_ = true;
-    report_job_done({model_.id, status_, usage_.prompt_tokens, usage_.completion_tokens},
-                    arrival_, first_event_at_, env_.metrics, on_done_);
+    report_job_done({model_.id, status_, usage_.prompt_tokens, usage_.completion_tokens}, arrival_,
+                    first_event_at_, env_.metrics, on_done_);
   }
 
   // Nothing an upstream sends may take the process down: a bug in a handler fails this request.
