@@ -12,6 +12,19 @@
 
 namespace toolgate::config {
 
+// A named API key with its policy (`server.keys[]`). The name is what logs and /metrics show;
+// the key itself never appears there.
+struct ApiKeyConfig {
+  std::string name;
+  std::string key;                  // literal or ${ENV_VAR}
+  std::vector<std::string> models;  // ids or aliases this key may use; empty = all
+  int requests_per_minute = 0;      // 0 = unlimited
+  int tokens_per_minute = 0;        // prompt + completion tokens; 0 = unlimited
+  bool admin = false;               // may call POST /admin/reload
+
+  bool operator==(const ApiKeyConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -29,6 +42,8 @@ struct ServerConfig {
   uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
   int max_schema_depth = 32;                 // nested subschemas in one schema
   bool web_ui = true;  // the built-in chat page at /
+  std::vector<ApiKeyConfig> keys;  // named keys with policies, besides api_keys
+  bool metrics_auth = false;       // /metrics needs an API key too
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -74,7 +89,29 @@ struct SamplingDefaults {
   bool operator==(const SamplingDefaults&) const = default;
 };
 
-// A model served by another OpenAI-compatible server; requests are forwarded to it.
+// One replica of a pooled upstream (`upstream.members[]`).
+struct UpstreamMemberConfig {
+  std::string base_url;  // http(s)://host[:port][/v1]
+  std::string api_key;   // may be ${ENV_VAR}; empty = the pool's api_key
+  int weight = 1;          // weighted_round_robin share; also scales the other policies
+  int max_concurrent = 0;  // requests in flight to this member at most; 0 = no limit
+
+  bool operator==(const UpstreamMemberConfig&) const = default;
+};
+
+// Active health checks of a pool's members: GET `path` on each member's host every interval.
+struct UpstreamHealthCheckConfig {
+  int interval_ms = 0;  // 0 = off (passive ejection only)
+  std::string path = "/health";  // absolute path on the member's host (e.g. /health, /v1/models)
+  int timeout_ms = 1000;
+  int unhealthy_threshold = 2;  // consecutive failed checks before a member is taken out
+  int healthy_threshold = 1;    // consecutive good checks before it is back
+
+  bool operator==(const UpstreamHealthCheckConfig&) const = default;
+};
+
+// A model served by another OpenAI-compatible server; requests are forwarded to it. Either
+// one `base_url`, or a pool of `members` balanced by `policy` (upstream_pool.h).
 struct UpstreamConfig {
   std::string base_url;  // http(s)://host[:port][/v1]
   std::string api_key;   // may be ${ENV_VAR}
@@ -85,6 +122,13 @@ struct UpstreamConfig {
   // self-signed server); the loader resolves it against the config's dir.
   std::string ca_file;
   bool tls_verify = true;  // false: accept any certificate (testing only; logged as a warning)
+  // Pools (empty members = the single base_url above).
+  std::vector<UpstreamMemberConfig> members;
+  std::string policy = "least_outstanding";  // least_outstanding|weighted_round_robin|prefix_affinity
+  double retry_budget = 0.2;     // retries at most this share of the pool's recent requests (+3)
+  int eject_after_failures = 3;  // consecutive connect errors / 5xx before a member is ejected
+  int eject_ms = 5000;           // first ejection; doubles per repeat, at most 8x
+  UpstreamHealthCheckConfig health_check;
 
   bool operator==(const UpstreamConfig&) const = default;
 };

@@ -31,7 +31,11 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_tool_rounds",
                                               "max_schema_bytes",
                                               "max_schema_depth",
-                                              "web_ui"};
+                                              "web_ui",
+                                              "keys",
+                                              "metrics_auth"};
+const std::vector<std::string> kApiKeyKeys = {"name", "key", "models", "requests_per_minute",
+                                              "tokens_per_minute", "admin"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -50,8 +54,14 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "adapters",
                                              "engine"};
 const std::vector<std::string> kAdapterKeys = {"id", "path", "scale"};
-const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key",  "model",     "timeout_ms",
-                                                "retries",  "ca_file", "tls_verify"};
+const std::vector<std::string> kUpstreamKeys = {
+    "base_url", "api_key",    "model",   "timeout_ms",   "retries",
+    "ca_file",  "tls_verify", "members", "policy",       "retry_budget",
+    "eject_after_failures",   "eject_ms", "health_check"};
+const std::vector<std::string> kUpstreamMemberKeys = {"base_url", "api_key", "weight",
+                                                      "max_concurrent"};
+const std::vector<std::string> kHealthCheckKeys = {"interval_ms", "path", "timeout_ms",
+                                                   "unhealthy_threshold", "healthy_threshold"};
 const std::vector<std::string> kSamplingKeys = {
     "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
     "frequency_penalty", "top_k", "max_tokens"};
@@ -111,6 +121,23 @@ class ConfigReader {
     r_.read_byte_size(*m, "max_schema_bytes", s.max_schema_bytes);
     r_.read(*m, "max_schema_depth", s.max_schema_depth);
     r_.read(*m, "web_ui", s.web_ui);
+    r_.read(*m, "metrics_auth", s.metrics_auth);
+    if (const auto* n = m->find("keys")) {
+      if (const auto items = r_.list(*n, "server.keys")) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          const auto km = r_.mapping((*items)[i], index_path("server.keys", i), kApiKeyKeys);
+          if (!km) continue;
+          ApiKeyConfig k;
+          r_.read(*km, "name", k.name);
+          r_.read(*km, "key", k.key);
+          r_.read(*km, "models", k.models);
+          r_.read(*km, "requests_per_minute", k.requests_per_minute);
+          r_.read(*km, "tokens_per_minute", k.tokens_per_minute);
+          r_.read(*km, "admin", k.admin);
+          s.keys.push_back(std::move(k));
+        }
+      }
+    }
   }
 
   void read_store(const YAML::Node& node, StoreConfig& s) {
@@ -167,6 +194,35 @@ class ConfigReader {
     r_.read(*m, "ca_file", u.ca_file);
     if (!u.ca_file.empty()) u.ca_file = resolve(u.ca_file, base_dir_);
     r_.read(*m, "tls_verify", u.tls_verify);
+    r_.read(*m, "policy", u.policy);
+    r_.read(*m, "retry_budget", u.retry_budget);
+    r_.read(*m, "eject_after_failures", u.eject_after_failures);
+    r_.read(*m, "eject_ms", u.eject_ms);
+    if (const auto* n = m->find("members")) {
+      const std::string list_path = child_path(path, "members");
+      if (const auto items = r_.list(*n, list_path)) {
+        for (size_t i = 0; i < items->size(); ++i) {
+          const auto mm = r_.mapping((*items)[i], index_path(list_path, i), kUpstreamMemberKeys);
+          if (!mm) continue;
+          UpstreamMemberConfig member;
+          r_.read(*mm, "base_url", member.base_url);
+          r_.read(*mm, "api_key", member.api_key);
+          r_.read(*mm, "weight", member.weight);
+          r_.read(*mm, "max_concurrent", member.max_concurrent);
+          u.members.push_back(std::move(member));
+        }
+      }
+    }
+    if (const auto* n = m->find("health_check")) {
+      if (const auto hm = r_.mapping(*n, child_path(path, "health_check"), kHealthCheckKeys)) {
+        UpstreamHealthCheckConfig& h = u.health_check;
+        r_.read(*hm, "interval_ms", h.interval_ms);
+        r_.read(*hm, "path", h.path);
+        r_.read(*hm, "timeout_ms", h.timeout_ms);
+        r_.read(*hm, "unhealthy_threshold", h.unhealthy_threshold);
+        r_.read(*hm, "healthy_threshold", h.healthy_threshold);
+      }
+    }
     return u;
   }
 

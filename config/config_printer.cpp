@@ -100,6 +100,18 @@ class Printer {
     line(1, "port", std::to_string(s.port));
     line(1, "io_threads", std::to_string(s.io_threads));
     line(1, "api_keys", list(s.api_keys, options_.mask_secrets));
+    if (s.metrics_auth) line(1, "metrics_auth", "true");
+    if (!s.keys.empty()) {
+      out_ << "  keys:\n";
+      for (const auto& k : s.keys) {
+        out_ << "    - name: " << str(k.name) << "\n";
+        out_ << "      key: " << str(options_.mask_secrets ? "***" : k.key) << "\n";
+        line(3, "models", list(k.models));
+        line(3, "requests_per_minute", std::to_string(k.requests_per_minute));
+        line(3, "tokens_per_minute", std::to_string(k.tokens_per_minute));
+        if (k.admin) line(3, "admin", "true");
+      }
+    }
     line(1, "cors_origins", list(s.cors_origins));
     line(1, "max_body_bytes", format_byte_size(s.max_body_bytes));
     line(1, "header_timeout_ms", std::to_string(s.header_timeout_ms));
@@ -125,6 +137,29 @@ class Printer {
     line(indent, "prefix_caching", boolean(e.prefix_caching));
   }
 
+  void print_pool(const UpstreamConfig& u, int in) {
+    const std::string pad(static_cast<size_t>(in) * 2, ' ');
+    out_ << pad << "members:\n";
+    for (const auto& mem : u.members) {
+      out_ << pad << "  - base_url: " << str(mem.base_url) << "\n";
+      const std::string key = options_.mask_secrets && !mem.api_key.empty() ? "***" : mem.api_key;
+      out_ << pad << "    api_key: " << str(key) << "\n";
+      out_ << pad << "    weight: " << mem.weight << "\n";
+      out_ << pad << "    max_concurrent: " << mem.max_concurrent << "\n";
+    }
+    line(in, "policy", str(u.policy));
+    line(in, "retry_budget", std::to_string(u.retry_budget));
+    line(in, "eject_after_failures", std::to_string(u.eject_after_failures));
+    line(in, "eject_ms", std::to_string(u.eject_ms));
+    const auto& h = u.health_check;
+    out_ << pad << "health_check:\n";
+    line(in + 1, "interval_ms", std::to_string(h.interval_ms));
+    line(in + 1, "path", str(h.path));
+    line(in + 1, "timeout_ms", std::to_string(h.timeout_ms));
+    line(in + 1, "unhealthy_threshold", std::to_string(h.unhealthy_threshold));
+    line(in + 1, "healthy_threshold", std::to_string(h.healthy_threshold));
+  }
+
   void print_model(const ModelConfig& m) {
     out_ << "  - id: " << str(m.id) << "\n";
     const int in = 2;
@@ -139,6 +174,7 @@ class Printer {
       line(in + 1, "retries", std::to_string(u.retries));
       if (!u.ca_file.empty()) line(in + 1, "ca_file", str(u.ca_file));
       line(in + 1, "tls_verify", u.tls_verify ? "true" : "false");
+      if (!u.members.empty()) print_pool(u, in + 1);
     }
     line(in, "aliases", list(m.aliases));
     line(in, "context_length", std::to_string(m.context_length));

@@ -92,6 +92,21 @@ class Checker {
       fail("server.port", "expected a port in 1..65535, got " + std::to_string(s.port));
     }
     at_least("server.io_threads", s.io_threads, 1);
+    for (size_t i = 0; i < s.keys.size(); ++i) {
+      const ApiKeyConfig& k = s.keys[i];
+      const std::string at = index_path("server.keys", i);
+      if (k.name.empty()) fail(child_path(at, "name"), "missing required key 'name'");
+      if (k.key.empty()) fail(child_path(at, "key"), "API key must not be empty");
+      for (size_t j = 0; j < i; ++j) {
+        if (!k.name.empty() && s.keys[j].name == k.name)
+          fail(child_path(at, "name"), "the key name " + quoted(k.name) + " is used twice");
+        if (!k.key.empty() && s.keys[j].key == k.key)
+          fail(child_path(at, "key"), "the same key is configured twice (as " +
+                                          quoted(s.keys[j].name) + ")");
+      }
+      at_least(child_path(at, "requests_per_minute"), k.requests_per_minute, 0);
+      at_least(child_path(at, "tokens_per_minute"), k.tokens_per_minute, 0);
+    }
     for (size_t i = 0; i < s.api_keys.size(); ++i) {
       if (s.api_keys[i].empty()) {
         fail(index_path("server.api_keys", i), "API key must not be empty");
@@ -273,15 +288,45 @@ class Checker {
     }
     const UpstreamConfig& u = *m.upstream;
     const std::string up = child_path(path, "upstream");
-    if (u.base_url.empty()) {
-      fail(child_path(up, "base_url"), "missing required key 'base_url'");
-    } else if (u.base_url.rfind("http://", 0) != 0 && u.base_url.rfind("https://", 0) != 0) {
+    auto check_url = [&](const std::string& at, const std::string& url) {
+      if (url.empty()) {
+        fail(at, "missing required key 'base_url'");
+      } else if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        fail(at, "expected an http:// or https:// URL, got " + quoted(url));
+      }
+    };
+    if (u.members.empty()) {
+      check_url(child_path(up, "base_url"), u.base_url);
+    } else if (!u.base_url.empty()) {
       fail(child_path(up, "base_url"),
-           "expected an http:// or https:// URL, got " + quoted(u.base_url));
+           "give either 'base_url' (one server) or 'members' (a pool), not both");
     }
+    bool https = u.base_url.rfind("https://", 0) == 0;
+    for (size_t i = 0; i < u.members.size(); ++i) {
+      const auto& mem = u.members[i];
+      const std::string at = index_path(child_path(up, "members"), i);
+      check_url(child_path(at, "base_url"), mem.base_url);
+      https = https || mem.base_url.rfind("https://", 0) == 0;
+      at_least(child_path(at, "weight"), mem.weight, 1);
+      at_least(child_path(at, "max_concurrent"), mem.max_concurrent, 0);
+    }
+    one_of(child_path(up, "policy"), u.policy,
+           {"least_outstanding", "weighted_round_robin", "prefix_affinity"});
+    if (u.retry_budget < 0 || u.retry_budget > 1)
+      fail(child_path(up, "retry_budget"),
+           "expected a share between 0 and 1, got " + std::to_string(u.retry_budget));
+    at_least(child_path(up, "eject_after_failures"), u.eject_after_failures, 1);
+    at_least(child_path(up, "eject_ms"), u.eject_ms, 1);
+    const std::string hc = child_path(up, "health_check");
+    at_least(child_path(hc, "interval_ms"), u.health_check.interval_ms, 0);
+    at_least(child_path(hc, "timeout_ms"), u.health_check.timeout_ms, 1);
+    at_least(child_path(hc, "unhealthy_threshold"), u.health_check.unhealthy_threshold, 1);
+    at_least(child_path(hc, "healthy_threshold"), u.health_check.healthy_threshold, 1);
+    if (u.health_check.path.empty() || u.health_check.path.front() != '/')
+      fail(child_path(hc, "path"),
+           "expected an absolute path such as /health, got " + quoted(u.health_check.path));
     at_least(child_path(up, "timeout_ms"), u.timeout_ms, 1);
     at_least(child_path(up, "retries"), u.retries, 0);
-    const bool https = u.base_url.rfind("https://", 0) == 0;
     if (!https && (!u.ca_file.empty() || !u.tls_verify)) {
       fail(child_path(up, u.ca_file.empty() ? "tls_verify" : "ca_file"),
            "TLS settings need an https:// base_url, got " + quoted(u.base_url));

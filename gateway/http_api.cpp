@@ -10,6 +10,8 @@
 #include "gateway/ollama_output.h"
 #include "gateway/metrics.h"
 #include "gateway/stored_completion_params.h"
+#include "gateway/key_policy.h"
+#include "gateway/upstream_pool.h"
 #include "gateway/web_ui.h"
 
 namespace toolgate::gateway {
@@ -120,22 +122,74 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
   try {
     HttpResponse r = route(request, outcome);
     if (std::holds_alternative<HttpResponse>(outcome.action)) outcome.action = std::move(r);
+    apply_key_policy(request, outcome);
   } catch (const std::exception& e) {
     outcome.action = ApiError::internal(std::string("internal error: ") + e.what()).to_response();
   }
   return outcome;
 }
 
+void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const {
+  auto* start = std::get_if<ChatCompletionStart>(&outcome.action);
+  if (!start || !start->model) return;
+  auto [keys, key] = auth_.identify(request.header("Authorization"));
+  if (!keys || !key) return;
+  std::vector<std::string> names{start->model->id};
+  names.insert(names.end(), start->model->aliases.begin(), start->model->aliases.end());
+  auto admission = keys->admit(*key, names);
+  for (auto& h : admission.headers) outcome.common_headers.push_back(std::move(h));
+  if (admission.refusal) {
+    outcome.action = admission.refusal->to_response();
+    return;
+  }
+  start->key_name = keys->name(*key);
+  start->on_usage = [keys, k = *key](int prompt, int completion) {
+    keys->record_usage(k, prompt, completion);
+  };
+}
+
+HttpResponse HttpApi::admin_reload(const HttpRequest& req) const {
+  if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+  auto [keys, key] = auth_.identify(req.header("Authorization"));
+  if (!keys || !key || !keys->admin(*key)) {
+    ApiError e;
+    e.status = 403;
+    e.type = "invalid_request_error";
+    e.code = "admin_key_required";
+    e.message = "POST /admin/reload needs a key with `admin: true` (server.keys).";
+    return e.to_response();
+  }
+  std::function<std::vector<std::string>()> reload;
+  {
+    std::lock_guard lock(mu_);
+    reload = reload_;
+  }
+  if (!reload) return ApiError::route_not_found("POST", "/admin/reload").to_response();
+  std::vector<std::string> problems = reload();
+  nlohmann::json body = {{"reloaded", problems.empty()}, {"errors", problems}};
+  return json_response(problems.empty() ? 200 : 400, body.dump());
+}
+
+void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+  std::lock_guard lock(mu_);
+  reload_ = std::move(reload);
+}
+
 HttpResponse HttpApi::metrics_response() const {
   std::vector<ModelEngineStats> engines;
-  for (const auto& m : catalog()->models()) {
+  std::vector<const UpstreamPool*> pools;
+  const auto models = catalog();
+  for (const auto& m : models->models()) {
     if (m.engine) engines.push_back({m.id, m.engine->stats()});
+    if (m.upstream_pool) pools.push_back(m.upstream_pool.get());
   }
   HttpResponse r;
   r.status = 200;
   r.headers.emplace_back("Content-Type", kPrometheusContentType);
   r.body = metrics_->render(engines, admission_ ? admission_->running() : 0,
                             admission_ ? admission_->waiting() : 0);
+  UpstreamPool::render_metrics(r.body, pools);
+  if (auto keys = auth_.policies()) keys->render_metrics(r.body);
   if (stored_) r.body += stored_->metrics_text();
   return r;
 }
@@ -153,9 +207,16 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
       return ApiError::unavailable("Models are still loading.", 1).to_response();
     return json_response(200, R"({"status":"ok"})");
   }
+  if (path == "/admin/reload") {
+    if (method != "POST") return method_not_allowed(req, "POST");
+    return admin_reload(req);
+  }
   if (path == "/metrics") {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");
     if (!metrics_) return ApiError::route_not_found(method, path).to_response();
+    if (metrics_auth_) {
+      if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
+    }
     return metrics_response();
   }
 
@@ -249,7 +310,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   if (auto err = choose_adapter(*parsed.request, *m)) return err->to_response();
   outcome.model = m->id;
   outcome.action = ChatCompletionStart{std::move(*parsed.request), catalog, m, std::nullopt,
-                                       std::move(store_intent)};
+                                       std::move(store_intent), {}, {}, {}};
   return {};
 }
 

@@ -37,6 +37,10 @@ struct ChatCompletionStart {
   // run the same job and rewrite its chat.completion output into their own shape: this wraps
   // the session's sink in their translator.
   std::function<std::shared_ptr<ResponseSink>(std::shared_ptr<ResponseSink>)> wrap_sink;
+  // Set for a request made with a named key (key_policy.h): the key's name for the access log,
+  // and what to call with the finished request's usage.
+  std::string key_name;
+  std::function<void(int prompt_tokens, int completion_tokens)> on_usage;
 };
 
 struct ApiOutcome {
@@ -58,6 +62,11 @@ class HttpApi {
   // web_ui false: no page at /). Call before serving.
   void set_store(store::CompletionStore* store);
   void set_web_ui(bool enabled) { web_ui_ = enabled; }
+  void set_metrics_auth(bool on) { metrics_auth_ = on; }  // /metrics needs an API key
+  // POST /admin/reload (admin keys only) calls it: the problems that kept the old config, or
+  // none. Also used for SIGHUP (server.h).
+  void set_reload_handler(std::function<std::vector<std::string>()> reload);
+  const ApiKeyAuth& auth() const { return auth_; }
   std::shared_ptr<const ModelCatalog> catalog() const;
 
   // Never throws.
@@ -71,6 +80,9 @@ class HttpApi {
   HttpResponse route(const HttpRequest& request, ApiOutcome& outcome) const;
   HttpResponse metrics_response() const;
   HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
+  // A started completion by a named key: its model list and rate limits (key_policy.h).
+  void apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const;
+  HttpResponse admin_reload(const HttpRequest& request) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;
@@ -78,6 +90,8 @@ class HttpApi {
   const AdmissionControl* admission_;
   std::optional<StoredCompletionsApi> stored_;
   bool web_ui_ = false;
+  bool metrics_auth_ = false;
+  std::function<std::vector<std::string>()> reload_;  // guarded by mu_
   mutable std::mutex mu_;
   std::shared_ptr<const ModelCatalog> catalog_;
 };

@@ -244,8 +244,12 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     auto* admission = ctx_.admission;
     std::string log_prefix = request_id_ + " " + method_ + " " + path_;
     bool log = ctx_.options->access_log;
-    auto on_done = [admission, ticket, log_prefix, log](const JobSummary& s) {
+    // Named keys are logged by name (key_policy.h), never by the key.
+    if (!start.key_name.empty()) log_prefix += " key=" + start.key_name;
+    auto on_done = [admission, ticket, log_prefix, log,
+                    on_usage = std::move(start.on_usage)](const JobSummary& s) {
       admission->leave(ticket);
+      if (on_usage) on_usage(s.prompt_tokens, s.completion_tokens);
       if (!log) return;
       spdlog::info(
           "{} model={} status={} prompt_tokens={} completion_tokens={} ttft_ms={:.1f} "

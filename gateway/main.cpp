@@ -28,6 +28,10 @@
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
 #include "gateway/upstream_model.h"
+#include "gateway/config_reload.h"
+#include "gateway/health_checker.h"
+#include "gateway/key_policy.h"
+#include "gateway/upstream_pool.h"
 #include "store/completion_store.h"
 #include "store/schema.h"
 #include "tools/builtin/builtin_tools.h"
@@ -47,6 +51,8 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.port = static_cast<uint16_t>(s.port);
   o.io_threads = s.io_threads;
   o.api_keys = s.api_keys;
+  o.key_policies = gw::make_key_policies(s);
+  o.metrics_auth = s.metrics_auth;
   o.cors_origins = s.cors_origins;
   o.max_body_bytes = s.max_body_bytes;
   o.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
@@ -183,6 +189,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Active health checks of pooled upstreams, on their own thread, for the whole run.
+  std::vector<std::shared_ptr<gw::UpstreamPool>> pools;
+  for (const auto& sm : upstream_models) pools.push_back(sm.upstream_pool);
+  auto health_checker = std::make_unique<gw::HealthChecker>(pools);
+
   toolgate::tools::ToolRegistry registry;
   try {
     load_tools(config, registry);
@@ -240,8 +251,13 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < config.models.size(); ++i) {
       const auto& m = config.models[i];
       if (!m.upstream) continue;
-      spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
-                   m.upstream->model);
+      if (m.upstream->members.empty()) {
+        spdlog::info("model '{}' is forwarded to {} as '{}'", m.id, m.upstream->base_url,
+                     m.upstream->model);
+      } else {
+        spdlog::info("model '{}' is forwarded to a pool of {} ({}) as '{}'", m.id,
+                     m.upstream->members.size(), m.upstream->policy, m.upstream->model);
+      }
       slots[i] = std::move(*next_upstream++);
     }
     publish();
@@ -310,6 +326,48 @@ int main(int argc, char** argv) {
       publish();
     }
     if (bar_on_terminal) spdlog::set_pattern(kTextLogPattern);
+    // Live reload (SIGHUP, POST /admin/reload): re-read and check the whole config, then swap
+    // upstream pools and keys; local models stay loaded (config_reload.h). In-flight requests
+    // keep the catalog and keys they started with.
+    std::mutex reload_mu;
+    cfg::Config current = config;
+    server.set_reload_handler([&]() -> std::vector<std::string> {
+      std::lock_guard lock(reload_mu);
+      cfg::LoadResult next = cfg::resolve_config(cli.options);
+      std::vector<std::string> problems;
+      if (!next.ok()) {
+        for (const auto& issue : next.issues) problems.push_back(issue.to_string());
+      } else {
+        gw::ReloadPlan plan = gw::plan_reload(current, *next.config, &sampling_defaults);
+        problems = std::move(plan.problems);
+        if (problems.empty()) {
+          std::vector<gw::ServedModel> ready;
+          std::vector<std::shared_ptr<gw::UpstreamPool>> new_pools;
+          auto next_upstream = plan.upstream_models.begin();
+          for (const auto& m : next.config->models) {
+            if (m.upstream) {
+              new_pools.push_back(next_upstream->upstream_pool);
+              ready.push_back(std::move(*next_upstream++));
+              continue;
+            }
+            for (const auto& slot : slots)
+              if (slot && slot->id == m.id) ready.push_back(*slot);
+          }
+          server.publish_models(std::move(ready));
+          server.replace_keys(std::move(plan.api_keys), std::move(plan.key_policies));
+          health_checker.reset();
+          health_checker = std::make_unique<gw::HealthChecker>(new_pools);
+          spdlog::info("config reloaded from {} ({} models)", next.config->source,
+                       next.config->models.size());
+          current = std::move(*next.config);
+          return {};
+        }
+      }
+      spdlog::error("config reload refused ({} problem(s)); the old config keeps serving",
+                    problems.size());
+      for (const auto& p : problems) spdlog::error("  {}", p);
+      return problems;
+    });
     server.run();
   } catch (const std::exception& e) {
     spdlog::critical("toolgate: {}", e.what());

@@ -22,13 +22,18 @@ class PromptRenderer;
 class ReplyConstraints;
 class ToolCallSyntax;
 struct UpstreamTarget;
+class UpstreamPool;
+class KeyPolicies;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = pick a free port (tests); Server::port() tells which
   int io_threads = 2;
   int worker_threads = 2;                 // prompt rendering/tokenizing and server-tool calls
-  std::vector<std::string> api_keys;      // empty = open server
+  std::vector<std::string> api_keys;      // empty (and no key_policies) = open server
+  // Named keys with policies (key_policy.h): allowed models, rate limits, usage counters.
+  std::shared_ptr<KeyPolicies> key_policies;
+  bool metrics_auth = false;  // /metrics needs an API key
   std::vector<std::string> cors_origins;  // "*" allows any origin; empty = no CORS headers
   uint64_t max_body_bytes = 4 << 20;
   std::chrono::milliseconds header_timeout{10'000};    // first request line + headers
@@ -85,6 +90,9 @@ struct ServedModel {
   // adapter of `engine` (shared with the parent). Empty = the base model.
   std::string adapter;
   std::string parent;  // the base model's id, listed by /v1/models
+  // The replicas behind an upstream model (upstream_pool.h); `upstream` is its first member,
+  // which carries the settings all members share (remote model name, timeout).
+  std::shared_ptr<UpstreamPool> upstream_pool;
 };
 
 }  // namespace toolgate::gateway

@@ -17,6 +17,7 @@
 #include "gateway/admission_control.h"
 #include "gateway/http_api.h"
 #include "gateway/http_session.h"
+#include "gateway/key_policy.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 
@@ -49,16 +50,19 @@ struct Server::Impl {
   bool started = false;
   bool stop_requested = false;
   bool stopped = false;
+  std::function<std::vector<std::string>()> reload;  // see set_reload_handler
+  std::function<void()> arm_hangup;
 
   Impl(ServerOptions opts, std::vector<ServedModel> models, const ServerToolbox* tb)
       : options(std::move(opts)),
         admission(options.max_concurrent_requests, options.max_queue),
-        api(ApiKeyAuth(options.api_keys), CorsPolicy(options.cors_origins), &metrics, &admission),
+        api(ApiKeyAuth(options.api_keys, options.key_policies), CorsPolicy(options.cors_origins), &metrics, &admission),
         toolbox(tb),
         workers(static_cast<size_t>(std::max(1, options.worker_threads))) {
     if (!models.empty()) api.publish(std::make_shared<ModelCatalog>(std::move(models)));
     api.set_store(options.store);
     api.set_web_ui(options.web_ui);
+    api.set_metrics_auth(options.metrics_auth);
     context.options = &options;
     context.api = &api;
     context.admission = &admission;
@@ -132,6 +136,20 @@ void Server::run() {
   start();
   auto& s = *impl_;
   std::optional<net::signal_set> signals;
+  std::optional<net::signal_set> hangup;  // SIGHUP: reload the config
+  if (s.options.handle_signals && s.reload) {
+    hangup.emplace(s.ioc, SIGHUP);
+    // Re-armed after each signal; cancelled (and so never called again) before run() returns.
+    s.arm_hangup = [this, &hangup] {
+      hangup->async_wait([this](boost::system::error_code ec, int) {
+        if (ec) return;
+        spdlog::info("SIGHUP received: reloading the config");
+        impl_->reload();
+        impl_->arm_hangup();
+      });
+    };
+    s.arm_hangup();
+  }
   if (s.options.handle_signals) {
     signals.emplace(s.ioc, SIGINT, SIGTERM);
     signals->async_wait([this](boost::system::error_code ec, int sig) {
@@ -148,7 +166,21 @@ void Server::run() {
     boost::system::error_code ignored;
     signals->cancel(ignored);
   }
+  if (hangup) {
+    boost::system::error_code ignored;
+    hangup->cancel(ignored);
+  }
   stop();
+}
+
+void Server::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+  impl_->reload = reload;
+  impl_->api.set_reload_handler(std::move(reload));
+}
+
+void Server::replace_keys(std::vector<std::string> api_keys, std::shared_ptr<KeyPolicies> named) {
+  if (auto old = impl_->api.auth().policies(); old && named) named->carry_over_from(*old);
+  impl_->api.auth().replace(std::move(api_keys), std::move(named));
 }
 
 void Server::request_stop() {

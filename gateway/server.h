@@ -11,12 +11,16 @@
 // rest are cut. Engines belong to the caller: shut them down after run()/stop() returns and
 // before the Server is destroyed.
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <vector>
 
 #include "gateway/options.h"
 
 namespace toolgate::gateway {
+
+class KeyPolicies;
 
 class Metrics;
 class ServerToolbox;
@@ -44,6 +48,11 @@ class Server {
 
   // `loading`: ids and aliases of configured models still loading (503 model_loading for now).
   void publish_models(std::vector<ServedModel> models, std::vector<std::string> loading = {});
+  // Live reload: SIGHUP (while run() waits) and POST /admin/reload call `reload`, which returns
+  // the problems that kept the old config (none = reloaded). Set before run().
+  void set_reload_handler(std::function<std::vector<std::string>()> reload);
+  // Swaps the API keys for every request from now on (in-flight ones keep theirs).
+  void replace_keys(std::vector<std::string> api_keys, std::shared_ptr<KeyPolicies> named);
   uint16_t port() const;  // the bound port (useful with options.port = 0)
   Metrics& metrics();
 

@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/affinity_key.h"
 #include "gateway/api_error.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 #include "gateway/sse.h"
 #include "gateway/upstream_client.h"
+#include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
 #include "gateway/upstream_tool_loop_job.h"
 #include "gateway/upstream_tool_rounds.h"
@@ -35,6 +37,7 @@ class UpstreamChatJob final : public ChatCompletionJob,
         catalog_(std::move(catalog)),
         model_(*model),
         target_(model->upstream),
+        pool_(model->upstream_pool),
         env_(std::move(env)),
         sink_(std::move(sink)),
         on_done_(std::move(on_done)),
@@ -43,12 +46,65 @@ class UpstreamChatJob final : public ChatCompletionJob,
 
   void start() override {
     if (!target_) return fail(ApiError::internal("model '" + model_.id + "' has no upstream"));
-    std::string body;
     try {
-      body = upstream_request_body(req_, target_->remote_model, model_.sampling);
+      body_ = upstream_request_body(req_, target_->remote_model, model_.sampling);
     } catch (const std::exception& e) {
       return fail(ApiError::internal(std::string("internal error: ") + e.what()));
     }
+    if (!pool_) return start_attempt();
+    if (pool_->options().policy == BalancePolicy::PrefixAffinity)
+      affinity_key_ = upstream_affinity_key(req_.body);
+    auto member = pool_->acquire(affinity_key_, tried_);
+    if (!member)
+      return fail(ApiError::unavailable(pool_->unavailable_reason(), env_.retry_after_seconds));
+    use_member(*member);
+    start_attempt();
+  }
+
+ private:
+  void use_member(size_t member) {
+    member_ = member;
+    tried_.push_back(member);
+    target_ = pool_->target(member);
+    attempt_started_ = Clock::now();
+  }
+
+  void release_member(MemberOutcome outcome) {
+    if (!member_) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - attempt_started_).count();
+    pool_->release(*member_, outcome, seconds);
+    member_.reset();
+  }
+
+  // Another member for a retry, within the request's and the pool's budgets; nothing has
+  // reached the client yet when this is asked.
+  std::optional<size_t> retry_member() {
+    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries)
+      return std::nullopt;
+    auto next = pool_->acquire(affinity_key_, tried_);
+    if (!next) return std::nullopt;
+    if (!pool_->try_spend_retry()) {
+      pool_->release(*next, MemberOutcome::Cancelled, 0);
+      return std::nullopt;
+    }
+    return next;
+  }
+
+  // Gives up the current attempt (already failed, nothing relayed) for one on `next`.
+  void retry_on(size_t next, const std::string& why) {
+    spdlog::warn("model '{}': upstream {} failed ({}); retrying on {}", model_.id,
+                 target_->base_url, why, pool_->target(next)->base_url);
+    cancel_exchange(MemberOutcome::Failure);
+    status_ = 0;
+    content_type_.clear();
+    buffered_.clear();
+    splitter_ = SseEventSplitter();
+    pending_stream_ = false;
+    use_member(next);
+    start_attempt();
+  }
+
+  void start_attempt() {
     auto self = shared_from_this();
     UpstreamExchange::Handlers h;
     h.on_head = [self](int status, std::string content_type) {
@@ -56,10 +112,11 @@ class UpstreamChatJob final : public ChatCompletionJob,
     };
     h.on_data = [self](std::string data) { self->on_data(std::move(data)); };
     h.on_end = [self](std::optional<UpstreamFailure> failure) { self->on_end(std::move(failure)); };
-    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", std::move(body),
-                                        req_.stream, std::move(h));
+    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", body_, req_.stream,
+                                        std::move(h));
   }
 
+ public:
   void abandon() override {
     if (abandoned_) return;
     abandoned_ = true;
@@ -86,28 +143,38 @@ class UpstreamChatJob final : public ChatCompletionJob,
     fail(reason);
   }
 
-  void cancel_exchange() {
+  void cancel_exchange(MemberOutcome outcome = MemberOutcome::Cancelled) {
     if (auto ex = std::move(exchange_)) ex->cancel();
+    release_member(outcome);
   }
 
   void on_head(int status, std::string content_type) {
     if (response_ended_) return;
     status_ = status;
     content_type_ = std::move(content_type);
-    const bool sse = content_type_.find("text/event-stream") != std::string::npos;
-    if (req_.stream && status / 100 == 2 && sse) {
-      HttpResponse head;
-      head.status = 200;
-      head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
-                      {"Cache-Control", "no-cache"},
-                      {"X-Accel-Buffering", "no"}};
-      streaming_ = true;
-      sink_->begin_stream(std::move(head));
+    if (status == 502 || status == 503 || status == 504) {
+      if (auto next = retry_member()) return retry_on(*next, "HTTP " + std::to_string(status));
     }
+    const bool sse = content_type_.find("text/event-stream") != std::string::npos;
+    // The client's stream begins with the first event, not the upstream's head: a replica
+    // that dies before its first event can still be replaced without the client noticing.
+    if (req_.stream && status / 100 == 2 && sse) pending_stream_ = true;
+  }
+
+  void begin_client_stream() {
+    pending_stream_ = false;
+    HttpResponse head;
+    head.status = 200;
+    head.headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                    {"Cache-Control", "no-cache"},
+                    {"X-Accel-Buffering", "no"}};
+    streaming_ = true;
+    sink_->begin_stream(std::move(head));
   }
 
   void on_data(std::string data) {
     if (response_ended_) return;
+    if (pending_stream_) begin_client_stream();
     if (!streaming_) {
       if (buffered_.size() + data.size() > kMaxBufferedBody) {
         cancel_exchange();
@@ -127,14 +194,30 @@ class UpstreamChatJob final : public ChatCompletionJob,
     if (r.usage) note_usage(*r.usage);
     if (!first_event_at_) {
       first_event_at_ = Clock::now();
-      if (env_.metrics) env_.metrics->observe_time_to_first_token(ms_between(arrival_, *first_event_at_) / 1e3);
+      if (env_.metrics)
+        env_.metrics->observe_time_to_first_token(ms_between(arrival_, *first_event_at_) / 1e3);
     }
     return std::move(r.text);
   }
 
   void on_end(std::optional<UpstreamFailure> failure) {
     exchange_.reset();
-    if (response_ended_) return maybe_done();
+    if (response_ended_) {
+      release_member(MemberOutcome::Cancelled);
+      return maybe_done();
+    }
+    // Connect errors and connections that broke before anything reached the client (for a
+    // non-streamed answer: anywhere in the body, which is still buffered) go to another member.
+    // A stream that ended before its first event (a close-delimited body cut by a dying
+    // replica looks like a normal end) relayed nothing either.
+    if (!failure && pending_stream_)
+      failure =
+          UpstreamFailure{UpstreamFailure::Kind::Broken, "the stream ended before its first event"};
+    if (failure && !streaming_ && failure->kind != UpstreamFailure::Kind::Timeout) {
+      if (auto next = retry_member()) return retry_on(*next, failure->detail);
+    }
+    release_member(failure || status_ >= 500 ? MemberOutcome::Failure : MemberOutcome::Success);
+    if (pending_stream_ && !failure) begin_client_stream();
     if (streaming_) return end_stream(failure);
     if (failure) {
       if (status_ == 0 && failure->kind == UpstreamFailure::Kind::Timeout)
@@ -169,7 +252,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
     std::string out;
     if (std::string rest = splitter_.take_rest(); !rest.empty()) out += relay(rest);
     if (!done_seen_) {
-      ApiError err = !failure ? upstream_failed(target_->base_url, "the stream ended without [DONE]")
+      ApiError err = !failure
+                         ? upstream_failed(target_->base_url, "the stream ended without [DONE]")
                      : failure->kind == UpstreamFailure::Kind::Timeout
                          ? upstream_timeout(target_->base_url, target_->timeout)
                          : upstream_failed(target_->base_url, failure->detail);
@@ -224,7 +308,14 @@ class UpstreamChatJob final : public ChatCompletionJob,
   UpstreamChatRequest req_;
   std::shared_ptr<const ModelCatalog> catalog_;  // keeps model_ alive
   const ServedModel& model_;
-  std::shared_ptr<const UpstreamTarget> target_;
+  std::shared_ptr<const UpstreamTarget> target_;  // the member of the current attempt
+  std::shared_ptr<UpstreamPool> pool_;
+  std::optional<size_t> member_;  // acquired from pool_, released exactly once per attempt
+  std::vector<size_t> tried_;
+  uint64_t affinity_key_ = 0;
+  Clock::time_point attempt_started_;
+  std::string body_;             // kept for retries
+  bool pending_stream_ = false;  // an SSE head came; the client's stream starts with its data
   JobEnvironment env_;
   std::shared_ptr<ResponseSink> sink_;
   std::function<void(const JobSummary&)> on_done_;

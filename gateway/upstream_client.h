@@ -53,6 +53,12 @@ class UpstreamExchange {
                                                  std::string endpoint, std::string json_body,
                                                  bool stream, Handlers handlers);
 
+  // GET `absolute_path` on the target's host (not under the base URL's path), e.g. /health
+  // for an active health check. Same handlers, same timeout and retry rules.
+  static std::shared_ptr<UpstreamExchange> start_get(boost::asio::any_io_executor executor,
+                                                     std::shared_ptr<const UpstreamTarget> target,
+                                                     std::string absolute_path, Handlers handlers);
+
   // Closes the connection now; no handler runs afterwards (they are released at once).
   virtual void cancel() = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/affinity_key.h"
 #include "gateway/api_error.h"
 #include "gateway/chat_response.h"
 #include "gateway/metrics.h"
@@ -9,6 +10,7 @@
 #include "gateway/server_tool_runner.h"
 #include "gateway/sse.h"
 #include "gateway/upstream_client.h"
+#include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
 
 namespace toolgate::gateway {
@@ -43,6 +45,7 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
         catalog_(std::move(catalog)),
         model_(*model),
         target_(model->upstream),
+        pool_(model->upstream_pool),
         env_(std::move(env)),
         sink_(std::move(sink)),
         on_done_(std::move(on_done)),
@@ -95,6 +98,15 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
                                            target_->remote_model, model_.sampling);
     upstream_status_ = 0;
     buffered_.clear();
+    // Each round is balanced on its own (no failover between members inside the loop).
+    if (pool_) {
+      auto member = pool_->acquire(upstream_affinity_key(req_.body), {});
+      if (!member)
+        return fail(ApiError::unavailable(pool_->unavailable_reason(), env_.retry_after_seconds));
+      member_ = *member;
+      target_ = pool_->target(*member);
+      round_started_ = std::chrono::steady_clock::now();
+    }
     auto self = shared_from_this();
     UpstreamExchange::Handlers h;
     h.on_head = [self](int status, std::string) { self->upstream_status_ = status; };
@@ -115,8 +127,19 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
     buffered_ += data;
   }
 
+  void release_member(MemberOutcome outcome) {
+    if (!member_) return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - round_started_).count();
+    pool_->release(*member_, outcome, seconds);
+    member_.reset();
+  }
+
   void on_round_end(std::optional<UpstreamFailure> failure) {
     exchange_.reset();
+    release_member(response_ended_                      ? MemberOutcome::Cancelled
+                   : failure || upstream_status_ >= 500 ? MemberOutcome::Failure
+                                                        : MemberOutcome::Success);
     if (response_ended_) return maybe_done();
     if (failure) {
       if (failure->kind == UpstreamFailure::Kind::Timeout)
@@ -255,6 +278,7 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
 
   void cancel_exchange() {
     if (auto ex = std::move(exchange_)) ex->cancel();
+    release_member(MemberOutcome::Cancelled);
   }
 
   void fail(const ApiError& err) {
@@ -288,8 +312,8 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   void maybe_done() {
     if (done_reported_ || !response_ended_ || exchange_ || pending_work_ > 0) return;
     done_reported_ = true;
-    report_job_done({model_.id, status_, usage_.prompt_tokens, usage_.completion_tokens},
-                    arrival_, first_event_at_, env_.metrics, on_done_);
+    report_job_done({model_.id, status_, usage_.prompt_tokens, usage_.completion_tokens}, arrival_,
+                    first_event_at_, env_.metrics, on_done_);
   }
 
   // Nothing an upstream sends may take the process down: a bug in a handler fails this request.
@@ -308,7 +332,10 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   UpstreamToolPlan plan_;
   std::shared_ptr<const ModelCatalog> catalog_;  // keeps model_ alive
   const ServedModel& model_;
-  std::shared_ptr<const UpstreamTarget> target_;
+  std::shared_ptr<const UpstreamTarget> target_;  // the member of the current round
+  std::shared_ptr<UpstreamPool> pool_;
+  std::optional<size_t> member_;
+  std::chrono::steady_clock::time_point round_started_;
   JobEnvironment env_;
   std::shared_ptr<ResponseSink> sink_;
   std::function<void(const JobSummary&)> on_done_;

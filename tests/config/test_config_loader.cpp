@@ -125,8 +125,13 @@ tools:
   const ModelConfig& remote = c.models[1];
   EXPECT_TRUE(remote.path.empty());
   ASSERT_TRUE(remote.upstream.has_value());
-  EXPECT_EQ(*remote.upstream, (UpstreamConfig{"https://api.example.com/v1", "sk-x", "gpt-4o-mini",
-                                              1000, 0, "", true}));
+  UpstreamConfig want;
+  want.base_url = "https://api.example.com/v1";
+  want.api_key = "sk-x";
+  want.model = "gpt-4o-mini";
+  want.timeout_ms = 1000;
+  want.retries = 0;
+  EXPECT_EQ(*remote.upstream, want);
   // The gateway runs them around the upstream's rounds.
   EXPECT_EQ(remote.server_tools, std::vector<std::string>{"add"});
   EXPECT_EQ(c.tools.builtin, std::vector<std::string>{"add"});

@@ -49,7 +49,12 @@ Config everything() {
   local.engine->block_size = 32;
   ModelConfig remote;
   remote.id = "remote";
-  remote.upstream = UpstreamConfig{"https://api.example.com/v1", "sk-up", "gpt-x", 1000, 3, "", true};
+  remote.upstream.emplace();
+  remote.upstream->base_url = "https://api.example.com/v1";
+  remote.upstream->api_key = "sk-up";
+  remote.upstream->model = "gpt-x";
+  remote.upstream->timeout_ms = 1000;
+  remote.upstream->retries = 3;
   ModelConfig tmpl;
   tmpl.id = "templated";
   tmpl.path = "/models/t.gguf";
