@@ -28,6 +28,18 @@ struct LoadProgress {
   uint64_t total = 0;
 };
 
+// Speculative decoding (engine/speculative/): tokens are guessed cheaply, then the model checks
+// a whole guess in one forward pass and keeps the longest prefix it agrees with. Output tokens
+// are those of plain decoding (greedy) or have the same distribution (sampling).
+struct SpeculativeOptions {
+  enum class Mode { Off, Ngram, Draft };
+  Mode mode = Mode::Off;
+  int max_k = 8;      // proposed tokens per sequence and step at most (adaptive below that)
+  int ngram_max = 4;  // prompt lookup: longest suffix n-gram searched for in the context ...
+  int ngram_min = 2;  // ... and shortest
+  std::filesystem::path draft_model;  // Draft: a GGUF with the same vocabulary
+};
+
 struct EngineOptions {
   int threads = 0;                  // compute threads; 0 = all cores
   uint64_t kv_budget_bytes = 0;     // KV cache budget; 0 = use kv_budget_fraction
@@ -41,6 +53,7 @@ struct EngineOptions {
   int context_length = 0;           // 0 = the model's own, capped at 8192
   bool warm_weights = true;         // read every weight page at load, not on the first request
   std::function<void(const LoadProgress&)> on_load_progress;  // called on the loading thread
+  SpeculativeOptions speculative;
 };
 
 struct SamplingParams {
@@ -145,6 +158,10 @@ struct EngineStats {
   uint64_t steps = 0;
   uint64_t prompt_tokens_total = 0;
   uint64_t generation_tokens_total = 0;
+  // Speculative decoding: proposed tokens that the model verified, and of those it accepted.
+  uint64_t spec_proposed_total = 0;
+  uint64_t spec_accepted_total = 0;
+  uint64_t spec_verify_steps = 0;  // sequence rows that carried proposals
 };
 
 class Engine {
