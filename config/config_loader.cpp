@@ -47,7 +47,10 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "constrain_tool_calls",
                                              "sampling",
                                              "server_tools",
+                                             "draft",
+                                             "speculative",
                                              "engine"};
+const std::vector<std::string> kSpeculativeKeys = {"mode", "max_k", "ngram_min", "ngram_max"};
 const std::vector<std::string> kUpstreamKeys = {"base_url", "api_key",  "model",     "timeout_ms",
                                                 "retries",  "ca_file", "tls_verify"};
 const std::vector<std::string> kSamplingKeys = {
@@ -192,6 +195,16 @@ class ConfigReader {
       read_sampling(*n, child_path(path, "sampling"), model.sampling);
     }
     r_.read(*m, "server_tools", model.server_tools);
+    r_.read(*m, "draft", model.draft);
+    if (const auto* n = m->find("speculative")) {
+      if (const auto sm = r_.mapping(*n, child_path(path, "speculative"), kSpeculativeKeys)) {
+        SpeculativeConfig& sc = model.speculative;
+        r_.read(*sm, "mode", sc.mode);
+        r_.read(*sm, "max_k", sc.max_k);
+        r_.read(*sm, "ngram_min", sc.ngram_min);
+        r_.read(*sm, "ngram_max", sc.ngram_max);
+      }
+    }
     if (const auto* n = m->find("engine")) {
       model.engine = global_engine;
       read_engine(*n, child_path(path, "engine"), *model.engine);

@@ -72,6 +72,12 @@ const BadConfigCase kBadConfigs[] = {
      "tool 'add' is built in but not enabled; add it to tools.builtin"},
     {"unknown_builtin_tool.yaml", 5, 25, "tools.builtin[1]",
      "unknown built-in tool 'multiply' (built-in tools: calculator, add, mul, current_time)"},
+    {"unknown_draft_model.yaml", 4, 12, "models[0].draft",
+     "unknown draft model 'qwen-0.5'; did you mean 'qwen-0.5b'? (local models: qwen-0.5b)"},
+    {"bad_speculative_mode.yaml", 5, 13, "models[0].speculative.mode",
+     "expected one of off, ngram, draft, got 'lookup'"},
+    {"draft_mode_without_draft.yaml", 5, 13, "models[0].speculative.mode",
+     "mode 'draft' needs 'draft: <model id>' on the model"},
     {"unset_env_var.yaml", 2, 14, "server.api_keys[0]",
      "environment variable 'TOOLGATE_TEST_SURELY_UNSET_VAR' is not set"},
 };

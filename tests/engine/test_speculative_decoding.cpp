@@ -251,6 +251,41 @@ TEST_F(SpeculativeNgram, CancelMidGenerationFreesEverythingAndOthersAreUnaffecte
   expect_same(plain, run_all(*spec_, greedy_requests(*spec_, kMaxTokens)));
 }
 
+// The same check on the small default model (fast enough for the sanitizer run): raw text
+// prompts, some repetitive (many proposals), with penalties so that the verified positions go
+// through the whole sampler pipeline.
+TEST(SpeculativeSmall, GreedyWithPenaltiesEqualsPlainOnTheDefaultModel) {
+  const auto path = toolgate::testing::default_model();
+  if (!have(path)) GTEST_SKIP() << "default model not fetched";
+  auto plain = Engine::create(path, options(SpeculativeOptions::Mode::Off));
+  auto spec = Engine::create(path, options(SpeculativeOptions::Mode::Ngram));
+  const char* texts[] = {"one two three four one two three four one two",
+                         "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return",
+                         "The cat sat on the mat. The cat sat on the",
+                         "Paris is the capital of France. Berlin is the capital of",
+                         "{\"name\": \"Ada\", \"age\": 36}, {\"name\": \"Bob\", \"age\":"};
+  auto requests = [&](const Engine& e) {
+    std::vector<GenerationRequest> out;
+    for (int penalty = 0; penalty < 2; ++penalty)
+      for (const char* t : texts) {
+        GenerationRequest r;
+        r.prompt = e.tokenizer().encode(t, true, false);
+        r.sampling.temperature = 0.0f;
+        if (penalty) {
+          r.sampling.repetition_penalty = 1.1f;
+          r.sampling.frequency_penalty = 0.3f;
+        }
+        r.max_tokens = 32;
+        out.push_back(std::move(r));
+      }
+    return out;
+  };
+  expect_same(run_all(*plain, requests(*plain)), run_all(*spec, requests(*spec)));
+  const EngineStats st = idle_stats(*spec);
+  EXPECT_GT(st.spec_accepted_total, 20u);
+  EXPECT_EQ(st.kv_blocks_used, 0);
+}
+
 // Sampling keeps its distribution. SmolLM2 continues a repetitive text at temperature 1, where
 // prompt lookup proposes the repetition and the model sometimes disagrees. Three tokens per
 // draw: the first comes from the prompt's prefill, the second is a verified position (accepted
