@@ -49,7 +49,7 @@ class LocalEngine final : public Engine {
     int max_tokens = 0;
     int cached_prompt_tokens = -1;  // known after the first scheduled step
     bool stop_string_hit = false;   // text after a stop string is dropped, never flushed
-    AdaptiveK spec_k{1};            // proposals per step (speculative decoding)
+    AdaptiveK spec_k;               // proposals per step (speculative decoding)
   };
 
   void loop();
@@ -80,6 +80,7 @@ class LocalEngine final : public Engine {
   int spec_rows_ = 0;          // logit rows a step may spend on proposed tokens, over all seqs
   std::unique_ptr<DraftModel> draft_;  // SpeculativeOptions::Mode::Draft only
   uint64_t spec_proposed_ = 0, spec_accepted_ = 0, spec_verify_steps_ = 0;  // engine thread
+  AdaptiveK spec_k_all_;  // acceptance over all sequences: the starting estimate of new ones
   std::vector<float> saved_logits_;  // (n_vocab) raw logits of the row a processor may mask
 
   // Owned by the engine thread.

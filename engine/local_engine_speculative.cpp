@@ -109,6 +109,7 @@ void LocalEngine::verify_proposals(const ScheduledSeq& s, int row0, uint64_t& ge
   }
   account();
   seq.spec_k.update(s.num_spec, accepted);
+  spec_k_all_.update(s.num_spec, accepted);
 }
 
 }  // namespace toolgate::engine

@@ -25,6 +25,7 @@ DraftModel::DraftModel(const std::filesystem::path& path, const Tokenizer& targe
     if (tok->token_text(id) != target_tokenizer.token_text(id))
       throw mismatch("token " + std::to_string(id) + " differs ('" + tok->token_text(id) +
                      "' vs '" + target_tokenizer.token_text(id) + "')");
+  for (const auto& t : file_->tensors()) weight_bytes_ += t.nbytes;
   if (options_.warm_weights) file_->warm();
   weights_ = Weights::from_gguf(*file_, hp_);
 

@@ -57,6 +57,7 @@ class DraftModel {
   void release(SeqId id);
 
   const std::string& name() const { return name_; }
+  uint64_t weight_bytes() const { return weight_bytes_; }
   int num_sequences() const { return kv_manager_->num_sequences(); }
 
  private:
@@ -72,6 +73,7 @@ class DraftModel {
   int32_t argmax(int row) const;
 
   std::string name_;
+  uint64_t weight_bytes_ = 0;
   std::unique_ptr<GgufFile> file_;
   HParams hp_;
   Weights weights_;

@@ -190,14 +190,25 @@ TEST(PromptLookup, ProposesWhatFollowedTheLatestEarlierMatch) {
   EXPECT_EQ(propose_by_prompt_lookup(std::vector<int32_t>{7, 8, 9, 7, 8}, 5, 2, 2), (std::vector<int32_t>{9, 7, 8}));
 }
 
-TEST(AdaptiveK, GrowsWithAcceptanceAndShrinksWithRejections) {
-  AdaptiveK k(8);
-  const int start = k.next();
-  EXPECT_GE(start, 2);
-  for (int i = 0; i < 30; ++i) k.update(8, 8);
-  EXPECT_EQ(k.next(), 8);
-  for (int i = 0; i < 30; ++i) k.update(4, 0);
-  EXPECT_EQ(k.next(), 1);  // never 0: one guess costs little
+TEST(AdaptiveK, GrowsWithAcceptanceAndStopsProposingWhenGuessesDoNotPay) {
+  AdaptiveK k(8, /*row_cost=*/0.4, /*propose_cost=*/0.0);
+  EXPECT_GE(k.next(), 1);  // the prior (0.75) pays for a few rows
+  for (int i = 0; i < 60; ++i) k.update(8, 8);
+  EXPECT_GE(k.next(), 7);  // the 8th row adds under 2%
+  for (int i = 0; i < 60; ++i) k.update(4, 0);
+  // Nothing is accepted: plain decoding, with a one-token probe every kProbeEvery steps.
+  int probes = 0;
+  for (int i = 0; i < 8 * AdaptiveK::kProbeEvery; ++i) probes += k.next();
+  EXPECT_EQ(probes, 8);
+}
+
+TEST(AdaptiveK, AnExpensiveProposerNeedsHigherAcceptanceForTheSameK) {
+  AdaptiveK cheap(8, 0.4, 0.0), costly(8, 0.4, 0.33);
+  for (int i = 0; i < 60; ++i) {
+    cheap.update(4, 3);  // a ~ 0.75
+    costly.update(4, 3);
+  }
+  EXPECT_GT(cheap.next(), costly.next());
 }
 
 }  // namespace
