@@ -142,6 +142,17 @@ struct AdapterConfig {
   bool operator==(const AdapterConfig&) const = default;
 };
 
+// Speculative decoding of a local model (engine SpeculativeOptions): proposals from another
+// model with the same vocabulary (`draft`) or by prompt lookup (`ngram`), verified in one pass.
+struct SpeculativeConfig {
+  std::string mode;   // off|ngram|draft; empty = "draft" when the model names a draft, else "off"
+  int max_k = 8;      // proposed tokens per step at most, 1..32
+  int ngram_min = 2;  // prompt lookup: shortest and longest suffix n-gram searched
+  int ngram_max = 4;
+
+  bool operator==(const SpeculativeConfig&) const = default;
+};
+
 struct ModelConfig {
   std::string id;
   std::string path;  // local GGUF; the loader resolves relative paths against the config's dir
@@ -155,6 +166,8 @@ struct ModelConfig {
   SamplingDefaults sampling;
   std::vector<std::string> server_tools;  // tools the server executes itself for this model
   std::vector<AdapterConfig> adapters;    // LoRA adapters on this (local) model
+  std::string draft;  // id of another local model with the same vocabulary that drafts for it
+  SpeculativeConfig speculative;
   // Per-model engine settings. The loader stores the global `engine` section with this model's
   // keys merged over it, so a consumer never merges again.
   std::optional<EngineSettings> engine;
@@ -190,6 +203,12 @@ struct Config {
 
 // Names of the built-in tools (the tools/ registry provides them under these names).
 const std::vector<std::string>& builtin_tool_names();
+
+// The effective speculative mode of a model: off, ngram or draft.
+inline std::string speculative_mode(const ModelConfig& model) {
+  if (!model.speculative.mode.empty()) return model.speculative.mode;
+  return model.draft.empty() ? "off" : "draft";
+}
 
 // The effective engine settings of a model: its own override, else the global section.
 inline const EngineSettings& engine_settings_for(const Config& config, const ModelConfig& model) {

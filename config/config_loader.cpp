@@ -52,8 +52,11 @@ const std::vector<std::string> kModelKeys = {"id",
                                              "sampling",
                                              "server_tools",
                                              "adapters",
+                                             "draft",
+                                             "speculative",
                                              "engine"};
 const std::vector<std::string> kAdapterKeys = {"id", "path", "scale"};
+const std::vector<std::string> kSpeculativeKeys = {"mode", "max_k", "ngram_min", "ngram_max"};
 const std::vector<std::string> kUpstreamKeys = {
     "base_url", "api_key",    "model",   "timeout_ms",   "retries",
     "ca_file",  "tls_verify", "members", "policy",       "retry_budget",
@@ -263,6 +266,16 @@ class ConfigReader {
           }
           model.adapters.push_back(std::move(a));
         }
+      }
+    }
+    r_.read(*m, "draft", model.draft);
+    if (const auto* n = m->find("speculative")) {
+      if (const auto sm = r_.mapping(*n, child_path(path, "speculative"), kSpeculativeKeys)) {
+        SpeculativeConfig& sc = model.speculative;
+        r_.read(*sm, "mode", sc.mode);
+        r_.read(*sm, "max_k", sc.max_k);
+        r_.read(*sm, "ngram_min", sc.ngram_min);
+        r_.read(*sm, "ngram_max", sc.ngram_max);
       }
     }
     if (const auto* n = m->find("engine")) {

@@ -192,6 +192,14 @@ class Printer {
         out_ << "        scale: " << num(a.scale) << "\n";
       }
     }
+    if (!m.draft.empty()) line(in, "draft", str(m.draft));
+    if (speculative_mode(m) != "off") {
+      out_ << "    speculative:\n";
+      line(in + 1, "mode", str(speculative_mode(m)));
+      line(in + 1, "max_k", std::to_string(m.speculative.max_k));
+      line(in + 1, "ngram_min", std::to_string(m.speculative.ngram_min));
+      line(in + 1, "ngram_max", std::to_string(m.speculative.ngram_max));
+    }
     if (m.engine) {
       out_ << "    engine:\n";
       print_engine(*m.engine, in + 1);

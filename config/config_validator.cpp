@@ -242,6 +242,7 @@ class Checker {
       }
       if (m.engine) check_engine(*m.engine, child_path(path, "engine"), positions_ != nullptr);
       check_adapters(m, path, claim);
+      check_speculative(m, path);
     }
   }
 
@@ -269,6 +270,57 @@ class Checker {
       check_file(child_path(at, "path"), a.path, "adapter file");
       in_range(child_path(at, "scale"), a.scale, -100.0, 100.0, false, "[-100, 100]");
     }
+  }
+
+  // `draft` names another local model of this config (its id, not an alias: the draft is a
+  // file to load, and an id is what names one); the vocabularies are compared at start-up.
+  void check_speculative(const ModelConfig& m, const std::string& path) {
+    const SpeculativeConfig& s = m.speculative;
+    const std::string sp = child_path(path, "speculative");
+    static const std::vector<std::string> kModes = {"off", "ngram", "draft"};
+    if (!s.mode.empty()) one_of(child_path(sp, "mode"), s.mode, kModes);
+    if (s.max_k < 1 || s.max_k > 32)
+      fail(child_path(sp, "max_k"), "expected 1..32, got " + std::to_string(s.max_k));
+    at_least(child_path(sp, "ngram_min"), s.ngram_min, 1);
+    if (s.ngram_max < s.ngram_min)
+      fail(child_path(sp, "ngram_max"), "must be at least ngram_min (" +
+                                            std::to_string(s.ngram_min) + "), got " +
+                                            std::to_string(s.ngram_max));
+    const std::string mode = speculative_mode(m);
+    if (mode != "off" && m.upstream) {
+      fail(m.draft.empty() ? sp : child_path(path, "draft"),
+           "speculative decoding applies only to local models (with 'path')");
+      return;
+    }
+    if (mode == "draft" && m.draft.empty()) {
+      fail(child_path(sp, "mode"), "mode 'draft' needs 'draft: <model id>' on the model");
+      return;
+    }
+    if (m.draft.empty()) return;
+    const std::string dp = child_path(path, "draft");
+    if (mode != "draft") {
+      fail(dp, "a draft model is set but speculative.mode is " + quoted(mode));
+      return;
+    }
+    if (m.draft == m.id) {
+      fail(dp, "a model cannot draft for itself");
+      return;
+    }
+    std::vector<std::string> local_ids;
+    for (const ModelConfig& other : config_.models) {
+      if (other.id != m.draft) {
+        if (!other.upstream && other.id != m.id) local_ids.push_back(other.id);
+        continue;
+      }
+      if (other.upstream) fail(dp, "draft model " + quoted(m.draft) + " is not local (it has 'upstream')");
+      return;
+    }
+    std::string message = "unknown draft model " + quoted(m.draft);
+    if (const auto guess = closest_match(m.draft, local_ids))
+      message += "; did you mean '" + *guess + "'?";
+    message += local_ids.empty() ? " (no other local models are configured)"
+                                 : " (local models: " + join(local_ids) + ")";
+    fail(dp, std::move(message));
   }
 
   void check_model_source(const ModelConfig& m, const std::string& path) {

@@ -40,6 +40,18 @@ struct LoraAdapterOptions {
   float scale = 1.0f;  // multiplies alpha / rank
 };
 
+// Speculative decoding (engine/speculative/): tokens are guessed cheaply, then the model checks
+// a whole guess in one forward pass and keeps the longest prefix it agrees with. Output tokens
+// are those of plain decoding (greedy) or have the same distribution (sampling).
+struct SpeculativeOptions {
+  enum class Mode { Off, Ngram, Draft };
+  Mode mode = Mode::Off;
+  int max_k = 8;      // proposed tokens per sequence and step at most (adaptive below that)
+  int ngram_max = 4;  // prompt lookup: longest suffix n-gram searched for in the context ...
+  int ngram_min = 2;  // ... and shortest
+  std::filesystem::path draft_model;  // Draft: a GGUF with the same vocabulary
+};
+
 struct EngineOptions {
   int threads = 0;                  // compute threads; 0 = all cores
   uint64_t kv_budget_bytes = 0;     // KV cache budget; 0 = use kv_budget_fraction
@@ -56,6 +68,7 @@ struct EngineOptions {
   // Loaded and validated against the model at start-up; a bad adapter fails create() with an
   // error naming the file and the tensor.
   std::vector<LoraAdapterOptions> adapters;
+  SpeculativeOptions speculative;
 };
 
 struct SamplingParams {
@@ -168,6 +181,10 @@ struct EngineStats {
   uint64_t steps = 0;
   uint64_t prompt_tokens_total = 0;
   uint64_t generation_tokens_total = 0;
+  // Speculative decoding: proposed tokens that the model verified, and of those it accepted.
+  uint64_t spec_proposed_total = 0;
+  uint64_t spec_accepted_total = 0;
+  uint64_t spec_verify_steps = 0;  // sequence rows that carried proposals
 };
 
 class Engine {

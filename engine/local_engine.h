@@ -20,6 +20,8 @@
 #include "engine/model/weights.h"
 #include "engine/sampler.h"
 #include "engine/scheduler/scheduler.h"
+#include "engine/speculative/adaptive_k.h"
+#include "engine/speculative/draft_model.h"
 #include "engine/stop_matcher.h"
 #include "engine/tokenizer.h"
 
@@ -49,11 +51,17 @@ class LocalEngine final : public Engine {
     int max_tokens = 0;
     int cached_prompt_tokens = -1;  // known after the first scheduled step
     bool stop_string_hit = false;   // text after a stop string is dropped, never flushed
+    AdaptiveK spec_k;               // proposals per step (speculative decoding)
   };
 
   void loop();
   void take_inbox();
   void step();
+  // Speculative decoding (local_engine_speculative.cpp): offers proposals to the scheduler for
+  // every sequence about to decode, and after the forward pass keeps the verified prefix.
+  bool speculating() const { return options_.speculative.mode != SpeculativeOptions::Mode::Off; }
+  void propose_all();
+  void verify_proposals(const ScheduledSeq& s, int row0, uint64_t& generated_tokens);
   void publish_stats();  // copies scheduler/KV figures into stats_ for other threads
   void emit_token(SequenceId id, Sequence& seq, const SampledToken& s);
   // Samples one token, under the sequence's LogitsProcessor if it has one (engine.h).
@@ -72,7 +80,11 @@ class LocalEngine final : public Engine {
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<Transformer> transformer_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::vector<float> logits_;  // (max_num_seqs, n_vocab)
+  std::vector<float> logits_;  // (max_num_seqs + spec_rows_, n_vocab)
+  int spec_rows_ = 0;          // logit rows a step may spend on proposed tokens, over all seqs
+  std::unique_ptr<DraftModel> draft_;  // SpeculativeOptions::Mode::Draft only
+  uint64_t spec_proposed_ = 0, spec_accepted_ = 0, spec_verify_steps_ = 0;  // engine thread
+  AdaptiveK spec_k_all_;  // acceptance over all sequences: the starting estimate of new ones
   std::vector<float> saved_logits_;  // (n_vocab) raw logits of the row a processor may mask
 
   // Owned by the engine thread.

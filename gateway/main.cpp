@@ -86,6 +86,15 @@ eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& 
   o.context_length = m.context_length;
   o.max_waiting = std::max(o.max_waiting, c.server.max_queue + c.server.max_concurrent_requests);
   for (const auto& a : m.adapters) o.adapters.push_back({a.id, a.path, static_cast<float>(a.scale)});
+  const std::string mode = cfg::speculative_mode(m);
+  using Mode = eng::SpeculativeOptions::Mode;
+  o.speculative.mode = mode == "ngram" ? Mode::Ngram : mode == "draft" ? Mode::Draft : Mode::Off;
+  o.speculative.max_k = m.speculative.max_k;
+  o.speculative.ngram_min = m.speculative.ngram_min;
+  o.speculative.ngram_max = m.speculative.ngram_max;
+  // The validator made sure `draft` names a local model of this config.
+  for (const cfg::ModelConfig& d : c.models)
+    if (!m.draft.empty() && d.id == m.draft) o.speculative.draft_model = d.path;
   return o;
 }
 
@@ -274,7 +283,13 @@ int main(int argc, char** argv) {
       eng::EngineOptions options = engine_options(config, m);
       gw::LoadProgressBar bar(m.id, stdout, bar_on_terminal);
       options.on_load_progress = [&bar](const eng::LoadProgress& p) { bar.update(p); };
-      engines.push_back(eng::Engine::create(m.path, options));
+      try {
+        engines.push_back(eng::Engine::create(m.path, options));
+      } catch (const std::exception& e) {
+        if (m.draft.empty()) throw;
+        throw std::runtime_error("model '" + m.id + "' with draft model '" + m.draft +
+                                 "': " + e.what());
+      }
       bar.finish();
       eng::Engine& engine = *engines.back();
       gw::ServedModel sm;
@@ -322,6 +337,10 @@ int main(int argc, char** argv) {
                      static_cast<double>(a.bytes) / (1 << 20), a.scale);
         adapter_slots[i].push_back(std::move(am));
       }
+      if (options.speculative.mode != eng::SpeculativeOptions::Mode::Off)
+        spdlog::info("model '{}' speculative decoding: {}{} (up to {} tokens per step)", sm.id,
+                     cfg::speculative_mode(m), m.draft.empty() ? "" : " with '" + m.draft + "'",
+                     options.speculative.max_k);
       slots[i] = std::move(sm);
       publish();
     }

@@ -133,6 +133,12 @@ std::string Metrics::render(const std::vector<ModelEngineStats>& engines, int ga
   per_model(out, engines, "toolgate:preemptions_total", "counter",
             "Sequences preempted (recomputed) because the KV cache ran out.",
             [](const S& s) { return std::to_string(s.preemptions); });
+  per_model(out, engines, "toolgate:spec_proposed_tokens_total", "counter",
+            "Speculative decoding: proposed tokens the model verified.",
+            [](const S& s) { return std::to_string(s.spec_proposed_total); });
+  per_model(out, engines, "toolgate:spec_accepted_tokens_total", "counter",
+            "Speculative decoding: proposed tokens the model accepted.",
+            [](const S& s) { return std::to_string(s.spec_accepted_total); });
 
   header(out, "toolgate:gateway_requests_running", "gauge",
          "Chat completions admitted by the gateway and not yet finished.");

@@ -153,6 +153,21 @@ void KvCacheManager::free(SeqId id) {
   seqs_.erase(it);
 }
 
+void KvCacheManager::truncate(SeqId id, int num_tokens) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end())
+    throw std::out_of_range("KvCacheManager::truncate: unknown sequence " + std::to_string(id));
+  if (num_tokens < 0) throw std::invalid_argument("KvCacheManager::truncate: negative length");
+  Sequence& seq = it->second;
+  const int keep = blocks_for_tokens(num_tokens);
+  if (keep < seq.num_committed)
+    throw std::logic_error("KvCacheManager::truncate: sequence " + std::to_string(id) +
+                           " would lose a committed block");
+  if (keep >= static_cast<int>(seq.blocks.size())) return;
+  pool_.free(std::span<const int>(seq.blocks).subspan(keep));
+  seq.blocks.resize(keep);
+}
+
 const std::vector<int>& KvCacheManager::block_table(SeqId id) const {
   auto it = seqs_.find(id);
   if (it == seqs_.end())

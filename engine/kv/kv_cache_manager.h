@@ -75,6 +75,13 @@ class KvCacheManager {
   // Releases the sequence's blocks (tail first, see BlockPool::free). Unknown ids are ignored.
   void free(SeqId id);
 
+  // Speculative decoding rolled back: the sequence keeps only tokens [0, num_tokens). Blocks
+  // past blocks_for_tokens(num_tokens) return to the pool (tail first); slots of the last kept
+  // block beyond num_tokens hold stale K/V that the next step overwrites before the block can
+  // ever be committed (commit() only registers blocks full of computed, kept tokens). Throws
+  // std::logic_error if that would drop a committed block.
+  void truncate(SeqId id, int num_tokens);
+
   bool contains(SeqId id) const { return seqs_.contains(id); }
   int num_sequences() const { return static_cast<int>(seqs_.size()); }
   const std::vector<int>& block_table(SeqId id) const;  // throws std::out_of_range if unknown

@@ -100,7 +100,13 @@ void Scheduler::insert_running(SeqId id) {
   running_.insert(pos, id);
 }
 
+void Scheduler::drop_spec(Request& r) {
+  r.tokens.resize(r.tokens.size() - r.num_spec);
+  r.num_spec = 0;
+}
+
 void Scheduler::preempt(Request& r, SchedulerOutput& out) {
+  drop_spec(r);
   kv_.free(r.id);
   r.num_computed = 0;
   r.running = false;
@@ -138,7 +144,8 @@ SchedulerOutput Scheduler::schedule() {
 
   auto emit = [&](Request& r, int num_new, bool decode) {
     const ScheduledSeq s{r.id, r.num_computed, num_new,
-                         r.num_computed + num_new == static_cast<int>(r.tokens.size())};
+                         r.num_computed + num_new == static_cast<int>(r.tokens.size()),
+                         r.num_spec};
     (decode ? decodes : prefills).push_back(s);
     scheduled.push_back(r.id);
     budget -= num_new;
@@ -155,7 +162,23 @@ SchedulerOutput Scheduler::schedule() {
       const int remaining = static_cast<int>(r.tokens.size()) - r.num_computed;
       // remaining == 0: sampled, waiting for append_token/finish.
       if (remaining == 0 || (remaining == 1) != decode_pass) continue;
-      const int num_new = std::min(remaining, budget);
+      if (decode_pass && !r.proposal.empty()) {
+        // Proposed tokens ride along with the pending one, as far as everything allows: one
+        // more token must still fit after the accepted ones (the target's own sample).
+        const int generated = static_cast<int>(r.tokens.size()) - r.prompt_len;
+        const int fit = std::min({static_cast<int>(r.proposal.size()), budget - 1,
+                                  r.max_new_tokens - generated - 1,
+                                  config_.max_model_len - static_cast<int>(r.tokens.size()) - 1});
+        if (fit > 0) {
+          r.tokens.insert(r.tokens.end(), r.proposal.begin(), r.proposal.begin() + fit);
+          r.num_spec = fit;
+        }
+      }
+      r.proposal.clear();
+      // Speculation never preempts anyone: without room for the proposals, plain decode.
+      if (r.num_spec > 0 && !kv_.allocate(r.id, r.tokens, r.num_computed, 1 + r.num_spec))
+        drop_spec(r);
+      const int num_new = std::min(remaining + r.num_spec, budget);
       if (allocate_or_preempt(r, num_new, scheduled, out)) emit(r, num_new, decode_pass);
     }
   }
@@ -174,6 +197,7 @@ SchedulerOutput Scheduler::schedule() {
     emit(r, num_new, /*decode=*/false);
   }
 
+  for (SeqId id : running_) get(id).proposal.clear();  // offers are for this step only
   out.seqs = std::move(decodes);
   out.seqs.insert(out.seqs.end(), prefills.begin(), prefills.end());
   out.block_copies = kv_.take_pending_copies();
@@ -194,8 +218,37 @@ void Scheduler::on_step_done(const SchedulerOutput& out) {
       throw std::logic_error("Scheduler::on_step_done: sequence " + std::to_string(s.id) +
                              " was not scheduled by the last schedule()");
     r.num_computed += s.num_new;
-    kv_.commit(r.id, r.tokens, r.num_computed);
+    // Blocks holding proposed tokens wait for resolve_proposal(): they may be rolled back.
+    kv_.commit(r.id, r.tokens, r.num_computed - r.num_spec);
   }
+}
+
+bool Scheduler::awaits_decode(SeqId id) const {
+  const Request& r = get(id);
+  return r.running && static_cast<int>(r.tokens.size()) - r.num_computed == 1;
+}
+
+void Scheduler::propose(SeqId id, std::vector<int32_t> draft) {
+  Request& r = get(id);
+  if (step_in_flight_) throw std::logic_error("Scheduler::propose: a step is in flight");
+  if (!awaits_decode(id)) return;
+  r.proposal = std::move(draft);
+}
+
+void Scheduler::resolve_proposal(SeqId id, int num_accepted) {
+  Request& r = get(id);
+  if (num_accepted < 0 || num_accepted > r.num_spec)
+    throw std::logic_error("Scheduler::resolve_proposal: sequence " + std::to_string(id) +
+                           " accepted " + std::to_string(num_accepted) + " of " +
+                           std::to_string(r.num_spec) + " proposed tokens");
+  if (r.num_spec == 0) return;
+  const int rejected = r.num_spec - num_accepted;
+  r.tokens.resize(r.tokens.size() - rejected);
+  r.num_spec = 0;
+  if (!r.running) return;  // preempted meanwhile: nothing computed to roll back
+  r.num_computed = std::min(r.num_computed, static_cast<int>(r.tokens.size()));
+  kv_.truncate(r.id, r.num_computed);
+  kv_.commit(r.id, r.tokens, r.num_computed);
 }
 
 void Scheduler::append_token(SeqId id, int32_t token) {
@@ -247,6 +300,7 @@ void Scheduler::check_invariants() const {
     first = false;
     prev_arrival = r.arrival;
     if (!kv_.contains(id)) fail("running sequence " + std::to_string(id) + " has no blocks");
+    if (r.num_spec != 0) fail("sequence " + std::to_string(id) + " has unresolved proposals");
     if (r.num_computed > static_cast<int>(r.tokens.size()))
       fail("sequence " + std::to_string(id) + " computed more tokens than it has");
     if (static_cast<int>(kv_.block_table(id).size()) < kv_.blocks_for_tokens(r.num_computed))

@@ -10,6 +10,15 @@
 //           [num_computed, num_computed + num_new) of tokens(id), into block_table(id))
 //   on_step_done(out);
 //   for each seq with samples: append_token(id, sampled) or finish(id)
+//
+// Speculative decoding (engine/speculative/): before schedule(), propose(id, draft) offers
+// tokens guessed to follow a decoding sequence's pending token. schedule() appends as many as
+// fit (budget, max_new_tokens, context) to the sequence and plans them in the same row as the
+// pending token (ScheduledSeq::num_spec); the runner computes logits for every one of those
+// positions, decides how many proposals the target model agrees with, and calls
+// resolve_proposal(id, num_accepted) before append_token/finish: rejected tokens leave the
+// sequence and their positions are rolled back (tail blocks freed). Blocks are committed to the
+// prefix cache only once every token in them is kept, so a rejected token is never cached.
 // add()/abort()/finish() may be called between steps; blocks of finished or aborted sequences
 // return to the pool at once (a step already handed to the runner may still write into them:
 // nobody else can get them before the next schedule()).
@@ -37,6 +46,7 @@ struct ScheduledSeq {
   int num_computed = 0;  // tokens already in the KV cache before this step
   int num_new = 0;       // tokens to compute this step: tokens(id)[num_computed, +num_new)
   bool samples = false;  // this step reaches the last known token: the runner samples one
+  int num_spec = 0;      // of num_new, proposed (speculative) tokens at the end of the row
 };
 
 struct SchedulerOutput {
@@ -87,6 +97,20 @@ class Scheduler {
   // The sequence is done (stop token, max tokens, ...): frees its blocks at once.
   void finish(SeqId id);
 
+  // True for a running sequence whose next step is a one-token decode (its last token was
+  // sampled and is not computed yet): the sequences propose() may speculate for.
+  bool awaits_decode(SeqId id) const;
+
+  // Tokens guessed to follow the sequence's pending token, for the next schedule() only (it
+  // keeps a prefix that fits and forgets the offer). Ignored unless awaits_decode(id).
+  void propose(SeqId id, std::vector<int32_t> draft);
+
+  // After the step that verified s.num_spec proposed tokens of `id` (on_step_done already
+  // called): the first num_accepted stay as generated tokens with their K/V, the others are
+  // removed and their positions rolled back. Call before append_token/finish for the sequence.
+  // Throws std::logic_error if num_accepted is outside [0, num_spec].
+  void resolve_proposal(SeqId id, int num_accepted);
+
   bool contains(SeqId id) const { return requests_.contains(id); }
   const std::vector<int32_t>& tokens(SeqId id) const;
   int num_computed(SeqId id) const;
@@ -115,12 +139,15 @@ class Scheduler {
     int num_computed = 0;
     bool running = false;
     uint64_t cache_key = 0;
+    std::vector<int32_t> proposal;  // offered by propose(), consumed by the next schedule()
+    int num_spec = 0;  // proposed tokens at the end of `tokens`, scheduled, not yet resolved
   };
 
   Request& get(SeqId id);
   const Request& get(SeqId id) const;
   void remove(SeqId id);
   void preempt(Request& r, SchedulerOutput& out);
+  void drop_spec(Request& r);  // removes unresolved proposed tokens from r.tokens
   void insert_running(SeqId id);
   // Tries to make room for r's next chunk, preempting the newest unscheduled running sequence
   // while that fails. Returns false if r itself had to be preempted.

@@ -83,6 +83,12 @@ const BadConfigCase kBadConfigs[] = {
      "model name 'm:tuned' is already used by models[0].adapters[0].id at line 5"},
     {"adapter_on_upstream.yaml", 5, 5, "models[0].adapters",
      "'adapters' applies only to local models (with 'path')"},
+    {"unknown_draft_model.yaml", 4, 12, "models[0].draft",
+     "unknown draft model 'qwen-0.5'; did you mean 'qwen-0.5b'? (local models: qwen-0.5b)"},
+    {"bad_speculative_mode.yaml", 5, 13, "models[0].speculative.mode",
+     "expected one of off, ngram, draft, got 'lookup'"},
+    {"draft_mode_without_draft.yaml", 5, 13, "models[0].speculative.mode",
+     "mode 'draft' needs 'draft: <model id>' on the model"},
     {"unset_env_var.yaml", 2, 14, "server.api_keys[0]",
      "environment variable 'TOOLGATE_TEST_SURELY_UNSET_VAR' is not set"},
 };
