@@ -12,6 +12,15 @@
 
 namespace toolgate::config {
 
+// HTTPS on the listening port (server.tls). Paths are resolved against the config's dir.
+struct TlsConfig {
+  std::string cert;                 // PEM certificate chain, leaf first
+  std::string key;                  // PEM private key matching `cert`
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -20,6 +29,8 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;  // empty = no CORS headers; "*" allowed
   uint64_t max_body_bytes = 4ull << 20;   // 4 MiB
   int header_timeout_ms = 10000;
+  uint64_t max_header_bytes = 16ull << 10;  // request line + all header fields
+  int max_header_count = 100;               // header fields in one request
   int idle_timeout_ms = 60000;
   int request_timeout_ms = 600000;
   int max_concurrent_requests = 64;
@@ -29,6 +40,7 @@ struct ServerConfig {
   uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
   int max_schema_depth = 32;                 // nested subschemas in one schema
   bool web_ui = true;  // the built-in chat page at /
+  std::optional<TlsConfig> tls;  // unset = plain HTTP
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -23,6 +23,8 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "cors_origins",
                                               "max_body_bytes",
                                               "header_timeout_ms",
+                                              "max_header_bytes",
+                                              "max_header_count",
                                               "idle_timeout_ms",
                                               "request_timeout_ms",
                                               "max_concurrent_requests",
@@ -31,7 +33,9 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_tool_rounds",
                                               "max_schema_bytes",
                                               "max_schema_depth",
-                                              "web_ui"};
+                                              "web_ui",
+                                              "tls"};
+const std::vector<std::string> kTlsKeys = {"cert", "key", "min_version"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -100,6 +104,8 @@ class ConfigReader {
     r_.read(*m, "cors_origins", s.cors_origins);
     r_.read_byte_size(*m, "max_body_bytes", s.max_body_bytes);
     r_.read(*m, "header_timeout_ms", s.header_timeout_ms);
+    r_.read_byte_size(*m, "max_header_bytes", s.max_header_bytes);
+    r_.read(*m, "max_header_count", s.max_header_count);
     r_.read(*m, "idle_timeout_ms", s.idle_timeout_ms);
     r_.read(*m, "request_timeout_ms", s.request_timeout_ms);
     r_.read(*m, "max_concurrent_requests", s.max_concurrent_requests);
@@ -109,6 +115,19 @@ class ConfigReader {
     r_.read_byte_size(*m, "max_schema_bytes", s.max_schema_bytes);
     r_.read(*m, "max_schema_depth", s.max_schema_depth);
     r_.read(*m, "web_ui", s.web_ui);
+    if (const auto* n = m->find("tls")) s.tls = read_tls(*n);
+  }
+
+  TlsConfig read_tls(const YAML::Node& node) {
+    TlsConfig t;
+    const auto m = r_.mapping(node, "server.tls", kTlsKeys);
+    if (!m) return t;
+    r_.read(*m, "cert", t.cert);
+    r_.read(*m, "key", t.key);
+    r_.read(*m, "min_version", t.min_version);
+    t.cert = resolve(t.cert, base_dir_);
+    t.key = resolve(t.key, base_dir_);
+    return t;
   }
 
   void read_store(const YAML::Node& node, StoreConfig& s) {

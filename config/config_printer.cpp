@@ -103,6 +103,8 @@ class Printer {
     line(1, "cors_origins", list(s.cors_origins));
     line(1, "max_body_bytes", format_byte_size(s.max_body_bytes));
     line(1, "header_timeout_ms", std::to_string(s.header_timeout_ms));
+    line(1, "max_header_bytes", format_byte_size(s.max_header_bytes));
+    line(1, "max_header_count", std::to_string(s.max_header_count));
     line(1, "idle_timeout_ms", std::to_string(s.idle_timeout_ms));
     line(1, "request_timeout_ms", std::to_string(s.request_timeout_ms));
     line(1, "max_concurrent_requests", std::to_string(s.max_concurrent_requests));
@@ -112,6 +114,12 @@ class Printer {
     line(1, "max_schema_bytes", format_byte_size(s.max_schema_bytes));
     line(1, "max_schema_depth", std::to_string(s.max_schema_depth));
     line(1, "web_ui", boolean(s.web_ui));
+    if (s.tls) {
+      out_ << "  tls:\n";
+      line(2, "cert", str(s.tls->cert));
+      line(2, "key", str(s.tls->key));
+      line(2, "min_version", str(s.tls->min_version));
+    }
   }
 
   void print_engine(const EngineSettings& e, int indent) {

@@ -48,6 +48,9 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.cors_origins = s.cors_origins;
   o.max_body_bytes = s.max_body_bytes;
   o.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
+  o.max_header_bytes = static_cast<uint32_t>(std::min<uint64_t>(s.max_header_bytes, 1u << 30));
+  o.max_header_count = s.max_header_count;
+  if (s.tls) o.tls = gw::ServerTls{s.tls->cert, s.tls->key, s.tls->min_version == "1.3"};
   o.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
   o.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
   o.max_concurrent_requests = s.max_concurrent_requests;
