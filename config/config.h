@@ -124,6 +124,11 @@ struct ToolsConfig {
   struct Plugin {
     std::string path;           // shared library to dlopen; resolved like a model path
     std::string settings_json;  // the YAML `settings` mapping as compact JSON text ("{}" if none)
+    // "none": dlopen()ed into the server; "process": run in a helper process under limits
+    // (tools/isolated_plugin.h), so a crash, hang or memory blow-up is only a tool error.
+    std::string isolation = "none";
+    int cpu_seconds = 60;                // process: RLIMIT_CPU of the helper over its life
+    uint64_t max_memory_bytes = 1ull << 30;  // process: RLIMIT_AS of the helper
 
     bool operator==(const Plugin&) const = default;
   };

@@ -58,7 +58,8 @@ const std::vector<std::string> kSamplingKeys = {
     "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
     "frequency_penalty", "top_k", "max_tokens"};
 const std::vector<std::string> kToolsKeys = {"builtin", "plugins", "timeout_ms"};
-const std::vector<std::string> kPluginKeys = {"path", "settings"};
+const std::vector<std::string> kPluginKeys = {"path", "settings", "isolation", "cpu_seconds",
+                                              "max_memory_bytes"};
 
 // Relative file paths in a config mean "next to this config file".
 std::string resolve(const std::string& path, const std::filesystem::path& base_dir) {
@@ -233,6 +234,9 @@ class ConfigReader {
             r_.read(*pm, "path", plugin.path);
             plugin.path = resolve(plugin.path, base_dir_);
             r_.read_as_json(*pm, "settings", plugin.settings_json);
+            r_.read(*pm, "isolation", plugin.isolation);
+            r_.read(*pm, "cpu_seconds", plugin.cpu_seconds);
+            r_.read_byte_size(*pm, "max_memory_bytes", plugin.max_memory_bytes);
           }
           t.plugins.push_back(std::move(plugin));
         }

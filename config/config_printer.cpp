@@ -191,6 +191,11 @@ class Printer {
         out_ << "    - path: " << str(p.path) << "\n";
         // JSON is YAML flow syntax, so the settings go in as they are (with ${ escaped).
         line(3, "settings", p.settings_json.empty() ? "{}" : escape_env(p.settings_json));
+        line(3, "isolation", str(p.isolation));
+        if (p.isolation == "process") {
+          line(3, "cpu_seconds", std::to_string(p.cpu_seconds));
+          line(3, "max_memory_bytes", format_byte_size(p.max_memory_bytes));
+        }
       }
     }
     line(1, "timeout_ms", std::to_string(t.timeout_ms));

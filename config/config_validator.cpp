@@ -323,6 +323,10 @@ class Checker {
       } else {
         check_file(child_path(path, "path"), t.plugins[i].path, "plugin library");
       }
+      one_of(child_path(path, "isolation"), t.plugins[i].isolation, {"none", "process"});
+      at_least(child_path(path, "cpu_seconds"), t.plugins[i].cpu_seconds, 1);
+      if (t.plugins[i].max_memory_bytes < (64ull << 20))
+        fail(child_path(path, "max_memory_bytes"), "must be at least 64 MiB");
     }
     at_least("tools.timeout_ms", t.timeout_ms, 1);
   }

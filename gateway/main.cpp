@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -29,6 +30,8 @@
 #include "store/completion_store.h"
 #include "store/schema.h"
 #include "tools/builtin/builtin_tools.h"
+#include "tools/isolated_plugin.h"
+#include "tools/plugin_host.h"
 #include "tools/plugin_loader.h"
 #include "tools/tool_registry.h"
 
@@ -114,8 +117,19 @@ void load_tools(const cfg::Config& c, toolgate::tools::ToolRegistry& registry) {
   if (!c.tools.builtin.empty()) toolgate::tools::register_builtin_tools(registry, c.tools.builtin);
   for (const auto& p : c.tools.plugins) {
     auto settings = nlohmann::json::parse(p.settings_json.empty() ? "{}" : p.settings_json);
-    auto loaded = toolgate::tools::load_plugin(registry, p.path, settings);
-    spdlog::info("plugin '{}' from {}: {} tool(s)", loaded.name, p.path, loaded.tool_names.size());
+    toolgate::tools::LoadedPlugin loaded;
+    if (p.isolation == "process") {
+      toolgate::tools::PluginIsolation iso;
+      iso.host_binary = std::filesystem::read_symlink("/proc/self/exe");
+      iso.cpu_seconds = p.cpu_seconds;
+      iso.memory_bytes = p.max_memory_bytes;
+      iso.call_timeout = std::chrono::milliseconds(c.tools.timeout_ms);
+      loaded = toolgate::tools::load_isolated_plugin(registry, p.path, settings, iso);
+    } else {
+      loaded = toolgate::tools::load_plugin(registry, p.path, settings);
+    }
+    spdlog::info("plugin '{}' from {}: {} tool(s), isolation {}", loaded.name, p.path,
+                 loaded.tool_names.size(), p.isolation);
   }
   for (const auto& m : c.models) {
     for (const auto& t : m.server_tools) {
@@ -135,6 +149,9 @@ int64_t unix_now() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The helper process of an isolated plugin (tools/isolated_plugin.h starts it this way).
+  if (argc == 4 && std::string_view(argv[1]) == "--plugin-host")
+    return toolgate::tools::run_plugin_host(toolgate::tools::kPluginHostFd, argv[2], argv[3]);
   if (argc > 1 && std::string_view(argv[1]) == "export")
     return gw::run_export_command(argc - 1, argv + 1);
   cfg::CliParseResult cli = cfg::parse_cli(argc, argv);

@@ -438,3 +438,47 @@ models:
 
 }  // namespace
 }  // namespace toolgate::config
+
+namespace toolgate::config {
+namespace {
+
+TEST(PluginIsolationConfig, IsolationAndLimitsAreReadAndChecked) {
+  const Config c = load_ok(R"(
+models:
+  - id: m
+    path: /m
+tools:
+  plugins:
+    - path: /p/a.so
+    - path: /p/b.so
+      isolation: process
+      cpu_seconds: 5
+      max_memory_bytes: 256MiB
+)");
+  EXPECT_EQ(c.tools.plugins[0].isolation, "none");
+  EXPECT_EQ(c.tools.plugins[1].isolation, "process");
+  EXPECT_EQ(c.tools.plugins[1].cpu_seconds, 5);
+  EXPECT_EQ(c.tools.plugins[1].max_memory_bytes, 256ull << 20);
+
+  LoadResult bad = load_config_string(R"(
+models:
+  - id: m
+    path: /m
+tools:
+  plugins:
+    - path: /p/a.so
+      isolation: proces
+      max_memory_bytes: 1MiB
+)",
+                                      "<string>", without_file_checks());
+  ASSERT_FALSE(bad.ok());
+  const std::string text = bad.error_text();
+  EXPECT_NE(text.find("tools.plugins[0].isolation: expected one of"), std::string::npos) << text;
+  EXPECT_NE(text.find("did you mean 'process'"), std::string::npos) << text;
+  EXPECT_NE(text.find("tools.plugins[0].max_memory_bytes: must be at least 64 MiB"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace toolgate::config

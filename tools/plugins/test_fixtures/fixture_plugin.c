@@ -5,7 +5,11 @@
  *   bad_abi     reports ABI version 999
  *   bad_spec    a tool whose parameters_json is not JSON
  *   init_fails  init returns NULL with a reason
- *   no_symbol   exports no toolgate_plugin_init at all */
+ *   no_symbol   exports no toolgate_plugin_init at all
+ *   misbehaving fixture_echo plus three tools that take the whole process down, for process
+ *               isolation (tools/plugin_host.h): fixture_crash (writes through a null pointer),
+ *               fixture_spin (burns CPU for ever), fixture_hog (allocates and touches memory
+ *               without end; aborts when malloc finally fails) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,23 @@ static int fixture_invoke(void* state, const char* tool, const char* args, char*
     *output = copy_string(args);
     return TOOLGATE_PLUGIN_OK;
   }
+#if defined(FIXTURE_misbehaving)
+  if (strcmp(tool, "fixture_crash") == 0) {
+    volatile int* volatile nowhere = NULL;
+    *nowhere = 1;
+  }
+  if (strcmp(tool, "fixture_spin") == 0) {
+    volatile unsigned long n = 0;
+    for (;;) ++n;
+  }
+  if (strcmp(tool, "fixture_hog") == 0) {
+    for (;;) {
+      char* block = malloc(16u << 20);
+      if (!block) abort();
+      memset(block, 1, 16u << 20);
+    }
+  }
+#endif
   if (strcmp(tool, "fixture_error") == 0) {
     *output = copy_string("the fixture failed on purpose");
     return TOOLGATE_PLUGIN_ERROR;
@@ -68,6 +89,11 @@ static void fixture_free_string(void* state, char* s) {
 static const toolgate_tool_spec kTools[] = {
 #if defined(FIXTURE_bad_spec)
     {"fixture_echo", "Echo", "{\"type\": \"object\", oops}"},
+#elif defined(FIXTURE_misbehaving)
+    {"fixture_echo", "Echo the arguments", OBJECT_SCHEMA},
+    {"fixture_crash", "Crashes the process", OBJECT_SCHEMA},
+    {"fixture_spin", "Never returns", OBJECT_SCHEMA},
+    {"fixture_hog", "Eats all memory", OBJECT_SCHEMA},
 #else
     {"fixture_echo", "Echo the arguments", OBJECT_SCHEMA},
     {"fixture_error", "Always fails", OBJECT_SCHEMA},
