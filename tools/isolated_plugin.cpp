@@ -86,7 +86,7 @@ class PluginProcess {
       if (::getppid() != parent) ::_exit(0);  // the server died before the line above
       ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       ::setrlimit(RLIMIT_CPU, &cpu);
-      ::setrlimit(RLIMIT_AS, &as);
+      if (as.rlim_cur > 0) ::setrlimit(RLIMIT_AS, &as);
       ::setrlimit(RLIMIT_CORE, &kNoCore);
       ::execv(argv[0], const_cast<char* const*>(argv));
       ::_exit(127);
