@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,11 @@ class PluginProcess {
     if (pid == 0) {
       // dup2 clears FD_CLOEXEC on the copy, so only this end crosses the exec.
       if (::dup2(fds[1], kPluginHostFd) < 0) ::_exit(126);
+      // Nothing else of the server's crosses (Asio's listening and client sockets are not
+      // close-on-exec): the helper must hold no connection open and accept none.
+      if (::syscall(SYS_close_range, kPluginHostFd + 1, ~0u, 0) != 0) {
+        for (int fd = kPluginHostFd + 1; fd < 65536; ++fd) ::close(fd);
+      }
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(0);  // the server died before the line above
       ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

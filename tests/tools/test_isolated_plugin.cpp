@@ -3,6 +3,8 @@
 // result, and the next call is served by a fresh host.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "tools/isolated_plugin.h"
 
 // Under AddressSanitizer the host binary reserves terabytes of shadow address space (so no
@@ -90,6 +92,22 @@ TEST(IsolatedPlugin, AHostThatCannotStartIsALoadError) {
   EXPECT_NE(error.find("exit code 127"), std::string::npos) << error;
 }
 
+// The helper holds only stdin/stdout/stderr and its socket (none of the server's sockets), runs
+// with no new privileges, and under the address-space limit.
+TEST(IsolatedPlugin, TheHostGetsOnlyItsSocketAndItsLimits) {
+  int stray = ::dup(2);  // an fd without close-on-exec, like Asio's sockets
+  ToolRegistry registry;
+  load_isolated_plugin(registry, fixture("misbehaving"), json::object(), isolation());
+  ToolResult r = call(registry, "fixture_self");
+  ::close(stray);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.value["fds"], 4) << r.value;
+  EXPECT_EQ(r.value["no_new_privs"], 1) << r.value;
+  if (!TOOLGATE_TEST_ASAN) {
+    EXPECT_EQ(r.value["as_limit"], 512.0 * (1 << 20)) << r.value;
+  }
+}
+
 TEST(IsolatedPlugin, ASegfaultIsAnErrorResultAndTheHostIsRestarted) {
   ToolRegistry registry;
   load_isolated_plugin(registry, fixture("misbehaving"), json::object(), isolation());
@@ -97,7 +115,9 @@ TEST(IsolatedPlugin, ASegfaultIsAnErrorResultAndTheHostIsRestarted) {
   ToolResult r = call(registry, "fixture_crash");
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("crashed while running 'fixture_crash'"), std::string::npos) << r.error;
-  if (!TOOLGATE_TEST_ASAN) EXPECT_NE(r.error.find("signal 11"), std::string::npos) << r.error;
+  if (!TOOLGATE_TEST_ASAN) {
+    EXPECT_NE(r.error.find("signal 11"), std::string::npos) << r.error;
+  }
   expect_echo_works(registry);
   EXPECT_FALSE(call(registry, "fixture_crash").ok);  // and again
   expect_echo_works(registry);
