@@ -40,7 +40,8 @@ struct ServerConfig {
   uint64_t max_schema_bytes = 128ull << 10;  // response_format / strict tool schema text
   int max_schema_depth = 32;                 // nested subschemas in one schema
   bool web_ui = true;  // the built-in chat page at /
-  std::optional<TlsConfig> tls;  // unset = plain HTTP
+  // unset = plain HTTP
+  std::optional<TlsConfig> tls;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -127,7 +128,7 @@ struct ToolsConfig {
     // "none": dlopen()ed into the server; "process": run in a helper process under limits
     // (tools/isolated_plugin.h), so a crash, hang or memory blow-up is only a tool error.
     std::string isolation = "none";
-    int cpu_seconds = 60;                // process: RLIMIT_CPU of the helper over its life
+    int cpu_seconds = 60;                    // process: RLIMIT_CPU of the helper over its life
     uint64_t max_memory_bytes = 1ull << 30;  // process: RLIMIT_AS of the helper
 
     bool operator==(const Plugin&) const = default;

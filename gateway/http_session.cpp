@@ -82,7 +82,8 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
   BasicHttpSession(tcp::socket socket, SessionContext& ctx) requires(!kTls)
       : stream_(std::move(socket)), ctx_(ctx) {}
   BasicHttpSession(tcp::socket socket, SessionContext& ctx, ssl::context& tls) requires kTls
-      : stream_(std::move(socket), tls), ctx_(ctx) {}
+      : stream_(std::move(socket), tls),
+        ctx_(ctx) {}
 
   ~BasicHttpSession() override { ctx_.registry->remove(this); }
 
@@ -134,15 +135,15 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
   void sniff_tls() {
     tcp_layer().expires_after(ctx_.options->header_timeout);
     reading_ = true;
-    tcp_layer().async_read_some(buffer_.prepare(4096), [self = shared_self()](beast::error_code ec,
-                                                                       size_t n) {
-      self->reading_ = false;
-      if (ec) return self->close();
-      self->buffer_.commit(n);
-      auto first = static_cast<const unsigned char*>(self->buffer_.data().data())[0];
-      if (first != 22) return self->refuse_plain_http();
-      self->handshake();
-    });
+    tcp_layer().async_read_some(
+        buffer_.prepare(4096), [self = shared_self()](beast::error_code ec, size_t n) {
+          self->reading_ = false;
+          if (ec) return self->close();
+          self->buffer_.commit(n);
+          auto first = static_cast<const unsigned char*>(self->buffer_.data().data())[0];
+          if (first != 22) return self->refuse_plain_http();
+          self->handshake();
+        });
   }
 
   void handshake() {
@@ -205,9 +206,9 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
     arrival_ = Clock::now();
     auto& msg = parser_->get();
     if (std::distance(msg.begin(), msg.end()) > ctx_.options->max_header_count) {
-      ApiError err = ApiError::invalid_request(
-          "Too many request header fields (at most " +
-          std::to_string(ctx_.options->max_header_count) + ").");
+      ApiError err =
+          ApiError::invalid_request("Too many request header fields (at most " +
+                                    std::to_string(ctx_.options->max_header_count) + ").");
       err.status = 431;
       return reject_and_close(err);
     }
@@ -359,20 +360,19 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
     } else {
       // Another API's translator (Ollama, completions) turns the chat output into its shape.
       if (start.wrap_sink) sink = start.wrap_sink(std::move(sink));
-      job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
-                                       start.model, std::move(env), std::move(sink),
-                                       std::move(on_done), arrival_);
+      job_ =
+          ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
+                                    std::move(env), std::move(sink), std::move(on_done), arrival_);
     }
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
       request_timer_.emplace(stream_.get_executor(), limit);
       std::weak_ptr<ChatCompletionJob> weak_job = job_;
-      request_timer_->async_wait(
-          [self = shared_self(), weak_job, limit](beast::error_code ec) {
-            if (ec) return;
-            auto job = weak_job.lock();
-            if (job && job == self->job_) job->time_out(limit);
-          });
+      request_timer_->async_wait([self = shared_self(), weak_job, limit](beast::error_code ec) {
+        if (ec) return;
+        auto job = weak_job.lock();
+        if (job && job == self->job_) job->time_out(limit);
+      });
     }
   }
 
@@ -547,11 +547,11 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
   // Raw TCP reads: what is left is discarded unread (under TLS only after a plain-HTTP refusal).
   void drain() {
     tcp_layer().async_read_some(net::buffer(drain_buf_),
-                            [self = shared_self()](beast::error_code ec, size_t n) {
-                              if (ec || n >= self->drain_budget_) return self->close();
-                              self->drain_budget_ -= n;
-                              self->drain();
-                            });
+                                [self = shared_self()](beast::error_code ec, size_t n) {
+                                  if (ec || n >= self->drain_budget_) return self->close();
+                                  self->drain_budget_ -= n;
+                                  self->drain();
+                                });
   }
 
   void close() {

@@ -26,8 +26,8 @@ struct UpstreamTarget;
 // HTTPS on the listening port. Server::start() loads both files and throws, naming the file,
 // when one cannot be read or the key does not match the certificate.
 struct ServerTls {
-  std::string cert_file;  // PEM chain, leaf first
-  std::string key_file;   // PEM private key
+  std::string cert_file;    // PEM chain, leaf first
+  std::string key_file;     // PEM private key
   bool tls13_only = false;  // min_version 1.3; otherwise TLS 1.2 and 1.3
 };
 
@@ -60,7 +60,8 @@ struct ServerOptions {
   // by main(); must outlive the Server.
   store::CompletionStore* store = nullptr;
   bool web_ui = true;  // the built-in chat page at /
-  std::optional<ServerTls> tls;  // unset = plain HTTP
+  // HTTPS on the port; unset = plain HTTP.
+  std::optional<ServerTls> tls;
 };
 
 // Per-model sampling defaults (request fields override them).

@@ -129,8 +129,8 @@ void Server::start() {
   s.do_accept();
   int n = std::max(1, s.options.io_threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
-  spdlog::info("listening on {}://{}:{} ({} I/O threads)", s.tls ? "https" : "http",
-               s.options.host, s.bound_port, n);
+  spdlog::info("listening on {}://{}:{} ({} I/O threads)", s.tls ? "https" : "http", s.options.host,
+               s.bound_port, n);
 }
 
 void Server::run() {

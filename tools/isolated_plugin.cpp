@@ -26,7 +26,9 @@ using Clock = std::chrono::steady_clock;
 class PluginProcess {
  public:
   PluginProcess(std::filesystem::path path, std::string settings, PluginIsolation isolation)
-      : path_(std::move(path)), settings_(std::move(settings)), iso_(std::move(isolation)),
+      : path_(std::move(path)),
+        settings_(std::move(settings)),
+        iso_(std::move(isolation)),
         backoff_(iso_.first_backoff) {}
   ~PluginProcess() { stop(); }
   PluginProcess(const PluginProcess&) = delete;
@@ -54,7 +56,8 @@ class PluginProcess {
                                std::to_string(iso_.call_timeout.count()) +
                                " ms; its process was killed and will be restarted");
     }
-    if (r != FrameRead::kOk) throw std::runtime_error(failure(tool, reap(r == FrameRead::kMalformed)));
+    if (r != FrameRead::kOk)
+      throw std::runtime_error(failure(tool, reap(r == FrameRead::kMalformed)));
     backoff_ = iso_.first_backoff;  // a good answer ends a run of failures
     if (reply.value("ok", false)) return reply.value("value", json());
     throw std::runtime_error(reply.value("error", std::string("plugin error")));
@@ -152,8 +155,8 @@ class PluginProcess {
     if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) {
       int sig = WTERMSIG(status);
-      std::string text = std::string("killed by signal ") + std::to_string(sig) + ", " +
-                         ::strsignal(sig);
+      std::string text =
+          std::string("killed by signal ") + std::to_string(sig) + ", " + ::strsignal(sig);
       if (sig == SIGXCPU)
         text += ": the CPU limit of " + std::to_string(iso_.cpu_seconds) + " s was used up";
       if (sig == SIGABRT) text += ", e.g. out of memory under the address-space limit";
@@ -222,8 +225,8 @@ LoadedPlugin load_isolated_plugin(ToolRegistry& registry, const std::filesystem:
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw PluginLoadError(where + "file not found");
   }
-  auto process = std::make_shared<PluginProcess>(
-      path, settings.is_null() ? "{}" : settings.dump(), isolation);
+  auto process =
+      std::make_shared<PluginProcess>(path, settings.is_null() ? "{}" : settings.dump(), isolation);
   json hello = process->start_first();
   LoadedPlugin loaded;
   loaded.name = hello.value("name", path.stem().string());

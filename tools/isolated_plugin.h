@@ -19,10 +19,10 @@
 namespace toolgate::tools {
 
 struct PluginIsolation {
-  std::filesystem::path host_binary;  // the toolgate executable (/proc/self/exe in the server)
-  int cpu_seconds = 60;               // RLIMIT_CPU of the host process, over its whole life
+  std::filesystem::path host_binary;   // the toolgate executable (/proc/self/exe in the server)
+  int cpu_seconds = 60;                // RLIMIT_CPU of the host process, over its whole life
   uint64_t memory_bytes = 1ull << 30;  // RLIMIT_AS of the host process; 0 = none
-  std::chrono::milliseconds call_timeout{10'000};  // past this the host is killed
+  std::chrono::milliseconds call_timeout{10'000};   // past this the host is killed
   std::chrono::milliseconds start_timeout{10'000};  // for the hello after exec
   std::chrono::milliseconds first_backoff{250};     // before the first restart; doubles
   std::chrono::milliseconds max_backoff{30'000};

@@ -34,8 +34,9 @@ int run_plugin_host(int fd, const std::string& plugin_path, const std::string& s
     if (r == FrameRead::kClosed) return 0;
     if (r != FrameRead::kOk || !call.is_object() || !call.contains("tool")) return 2;
     // No deadline here: the server keeps the clock and kills this process when it runs out.
-    ToolResult result = registry.invoke(call.value("tool", ""), call.value("arguments", json::object()),
-                                        std::chrono::milliseconds(0));
+    ToolResult result =
+        registry.invoke(call.value("tool", ""), call.value("arguments", json::object()),
+                        std::chrono::milliseconds(0));
     json reply = result.ok ? json{{"ok", true}, {"value", std::move(result.value)}}
                            : json{{"ok", false}, {"error", result.error}};
     if (!write_frame(fd, reply)) return 0;

@@ -100,9 +100,9 @@ TEST_F(ServedPathsApi, ModelNamesThatLookLikePathsAreUnknownModels) {
     HttpResponse show = answer("POST", "/api/show", json{{"model", name}}.dump());
     EXPECT_EQ(show.status, 404) << name;
     EXPECT_EQ(show.body.find("root:"), std::string::npos) << name;
-    HttpResponse chat = answer("POST", "/v1/chat/completions",
-                               json{{"model", name}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}
-                                   .dump());
+    HttpResponse chat =
+        answer("POST", "/v1/chat/completions",
+               json{{"model", name}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump());
     EXPECT_EQ(chat.status, 404) << name;
   }
 }

@@ -2,7 +2,6 @@
 // built server binary, fork + exec). A crash, a hang, a CPU or memory blow-up becomes an error
 // result, and the next call is served by a fresh host.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include "tools/isolated_plugin.h"
@@ -63,11 +62,11 @@ void expect_echo_works(const ToolRegistry& registry) {
 
 TEST(IsolatedPlugin, ToolsComeFromTheHostAndCallsReachIt) {
   ToolRegistry registry;
-  LoadedPlugin loaded = load_isolated_plugin(registry, fixture("good"), json::object(), isolation());
+  LoadedPlugin loaded =
+      load_isolated_plugin(registry, fixture("good"), json::object(), isolation());
   EXPECT_EQ(loaded.name, "fixture");
-  EXPECT_EQ(loaded.tool_names,
-            (std::vector<std::string>{"fixture_echo", "fixture_error", "fixture_bad_json",
-                                      "fixture_slow"}));
+  EXPECT_EQ(loaded.tool_names, (std::vector<std::string>{"fixture_echo", "fixture_error",
+                                                         "fixture_bad_json", "fixture_slow"}));
   expect_echo_works(registry);
   ToolResult err = call(registry, "fixture_error");
   EXPECT_FALSE(err.ok);
