@@ -25,6 +25,15 @@ struct ApiKeyConfig {
   bool operator==(const ApiKeyConfig&) const = default;
 };
 
+// HTTPS on the listening port (server.tls). Paths are resolved against the config's dir.
+struct TlsConfig {
+  std::string cert;                 // PEM certificate chain, leaf first
+  std::string key;                  // PEM private key matching `cert`
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -33,6 +42,8 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;  // empty = no CORS headers; "*" allowed
   uint64_t max_body_bytes = 4ull << 20;   // 4 MiB
   int header_timeout_ms = 10000;
+  uint64_t max_header_bytes = 16ull << 10;  // request line + all header fields
+  int max_header_count = 100;               // header fields in one request
   int idle_timeout_ms = 60000;
   int request_timeout_ms = 600000;
   int max_concurrent_requests = 64;
@@ -44,6 +55,8 @@ struct ServerConfig {
   bool web_ui = true;  // the built-in chat page at /
   std::vector<ApiKeyConfig> keys;  // named keys with policies, besides api_keys
   bool metrics_auth = false;       // /metrics needs an API key too
+  // unset = plain HTTP
+  std::optional<TlsConfig> tls;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -179,6 +192,11 @@ struct ToolsConfig {
   struct Plugin {
     std::string path;           // shared library to dlopen; resolved like a model path
     std::string settings_json;  // the YAML `settings` mapping as compact JSON text ("{}" if none)
+    // "none": dlopen()ed into the server; "process": run in a helper process under limits
+    // (tools/isolated_plugin.h), so a crash, hang or memory blow-up is only a tool error.
+    std::string isolation = "none";
+    int cpu_seconds = 60;                    // process: RLIMIT_CPU of the helper over its life
+    uint64_t max_memory_bytes = 1ull << 30;  // process: RLIMIT_AS of the helper
 
     bool operator==(const Plugin&) const = default;
   };

@@ -23,6 +23,8 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "cors_origins",
                                               "max_body_bytes",
                                               "header_timeout_ms",
+                                              "max_header_bytes",
+                                              "max_header_count",
                                               "idle_timeout_ms",
                                               "request_timeout_ms",
                                               "max_concurrent_requests",
@@ -33,9 +35,11 @@ const std::vector<std::string> kServerKeys = {"host",
                                               "max_schema_depth",
                                               "web_ui",
                                               "keys",
-                                              "metrics_auth"};
+                                              "metrics_auth",
+                                              "tls"};
 const std::vector<std::string> kApiKeyKeys = {"name", "key", "models", "requests_per_minute",
                                               "tokens_per_minute", "admin"};
+const std::vector<std::string> kTlsKeys = {"cert", "key", "min_version"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
@@ -69,7 +73,8 @@ const std::vector<std::string> kSamplingKeys = {
     "temperature",       "top_p", "min_p",     "repetition_penalty", "presence_penalty",
     "frequency_penalty", "top_k", "max_tokens"};
 const std::vector<std::string> kToolsKeys = {"builtin", "plugins", "timeout_ms"};
-const std::vector<std::string> kPluginKeys = {"path", "settings"};
+const std::vector<std::string> kPluginKeys = {"path", "settings", "isolation", "cpu_seconds",
+                                              "max_memory_bytes"};
 
 // Relative file paths in a config mean "next to this config file".
 std::string resolve(const std::string& path, const std::filesystem::path& base_dir) {
@@ -115,6 +120,8 @@ class ConfigReader {
     r_.read(*m, "cors_origins", s.cors_origins);
     r_.read_byte_size(*m, "max_body_bytes", s.max_body_bytes);
     r_.read(*m, "header_timeout_ms", s.header_timeout_ms);
+    r_.read_byte_size(*m, "max_header_bytes", s.max_header_bytes);
+    r_.read(*m, "max_header_count", s.max_header_count);
     r_.read(*m, "idle_timeout_ms", s.idle_timeout_ms);
     r_.read(*m, "request_timeout_ms", s.request_timeout_ms);
     r_.read(*m, "max_concurrent_requests", s.max_concurrent_requests);
@@ -141,6 +148,19 @@ class ConfigReader {
         }
       }
     }
+    if (const auto* n = m->find("tls")) s.tls = read_tls(*n);
+  }
+
+  TlsConfig read_tls(const YAML::Node& node) {
+    TlsConfig t;
+    const auto m = r_.mapping(node, "server.tls", kTlsKeys);
+    if (!m) return t;
+    r_.read(*m, "cert", t.cert);
+    r_.read(*m, "key", t.key);
+    r_.read(*m, "min_version", t.min_version);
+    t.cert = resolve(t.cert, base_dir_);
+    t.key = resolve(t.key, base_dir_);
+    return t;
   }
 
   void read_store(const YAML::Node& node, StoreConfig& s) {
@@ -300,6 +320,9 @@ class ConfigReader {
             r_.read(*pm, "path", plugin.path);
             plugin.path = resolve(plugin.path, base_dir_);
             r_.read_as_json(*pm, "settings", plugin.settings_json);
+            r_.read(*pm, "isolation", plugin.isolation);
+            r_.read(*pm, "cpu_seconds", plugin.cpu_seconds);
+            r_.read_byte_size(*pm, "max_memory_bytes", plugin.max_memory_bytes);
           }
           t.plugins.push_back(std::move(plugin));
         }

@@ -115,6 +115,8 @@ class Printer {
     line(1, "cors_origins", list(s.cors_origins));
     line(1, "max_body_bytes", format_byte_size(s.max_body_bytes));
     line(1, "header_timeout_ms", std::to_string(s.header_timeout_ms));
+    line(1, "max_header_bytes", format_byte_size(s.max_header_bytes));
+    line(1, "max_header_count", std::to_string(s.max_header_count));
     line(1, "idle_timeout_ms", std::to_string(s.idle_timeout_ms));
     line(1, "request_timeout_ms", std::to_string(s.request_timeout_ms));
     line(1, "max_concurrent_requests", std::to_string(s.max_concurrent_requests));
@@ -124,6 +126,12 @@ class Printer {
     line(1, "max_schema_bytes", format_byte_size(s.max_schema_bytes));
     line(1, "max_schema_depth", std::to_string(s.max_schema_depth));
     line(1, "web_ui", boolean(s.web_ui));
+    if (s.tls) {
+      out_ << "  tls:\n";
+      line(2, "cert", str(s.tls->cert));
+      line(2, "key", str(s.tls->key));
+      line(2, "min_version", str(s.tls->min_version));
+    }
   }
 
   void print_engine(const EngineSettings& e, int indent) {
@@ -235,6 +243,11 @@ class Printer {
         out_ << "    - path: " << str(p.path) << "\n";
         // JSON is YAML flow syntax, so the settings go in as they are (with ${ escaped).
         line(3, "settings", p.settings_json.empty() ? "{}" : escape_env(p.settings_json));
+        line(3, "isolation", str(p.isolation));
+        if (p.isolation == "process") {
+          line(3, "cpu_seconds", std::to_string(p.cpu_seconds));
+          line(3, "max_memory_bytes", format_byte_size(p.max_memory_bytes));
+        }
       }
     }
     line(1, "timeout_ms", std::to_string(t.timeout_ms));

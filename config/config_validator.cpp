@@ -122,6 +122,13 @@ class Checker {
     if (s.max_body_bytes == 0) fail("server.max_body_bytes", "must be greater than 0");
     if (s.max_schema_bytes == 0) fail("server.max_schema_bytes", "must be greater than 0");
     at_least("server.header_timeout_ms", s.header_timeout_ms, 1);
+    if (s.max_header_bytes < 1024) fail("server.max_header_bytes", "must be at least 1 KiB");
+    at_least("server.max_header_count", s.max_header_count, 8);
+    if (s.tls) {
+      if (s.tls->cert.empty()) fail("server.tls.cert", "must name a PEM certificate file");
+      if (s.tls->key.empty()) fail("server.tls.key", "must name a PEM private key file");
+      one_of("server.tls.min_version", s.tls->min_version, {"1.2", "1.3"});
+    }
     at_least("server.idle_timeout_ms", s.idle_timeout_ms, 1);
     at_least("server.request_timeout_ms", s.request_timeout_ms, 1);
     at_least("server.max_concurrent_requests", s.max_concurrent_requests, 1);
@@ -440,6 +447,10 @@ class Checker {
       } else {
         check_file(child_path(path, "path"), t.plugins[i].path, "plugin library");
       }
+      one_of(child_path(path, "isolation"), t.plugins[i].isolation, {"none", "process"});
+      at_least(child_path(path, "cpu_seconds"), t.plugins[i].cpu_seconds, 1);
+      if (t.plugins[i].max_memory_bytes < (64ull << 20))
+        fail(child_path(path, "max_memory_bytes"), "must be at least 64 MiB");
     }
     at_least("tools.timeout_ms", t.timeout_ms, 1);
   }

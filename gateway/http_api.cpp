@@ -245,8 +245,6 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
     if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
     auto body = nlohmann::ordered_json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return ApiError::invalid_json("invalid JSON").to_response();
-    if (body.is_object() && body.contains("model") && body["model"].is_string())
-      outcome.model = body["model"].get<std::string>();
     auto parsed = text_completion ? parse_text_completion(body, catalog())
                                   : parse_infill(body, catalog());
     if (auto* err = std::get_if<ApiError>(&parsed)) return err->to_response();
@@ -268,9 +266,9 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   if (models_list) return json_response(200, dump_json(catalog->list_json()));
   if (model_get) {
     std::string id = url_decode(std::string_view(path).substr(kModelsPrefix.size()));
-    outcome.model = id;
     const ServedModel* m = catalog->find(id);
     if (!m) return not_found_or_loading(*catalog, id).to_response();
+    outcome.model = m->id;
     return json_response(200, dump_json(ModelCatalog::model_json(*m)));
   }
 
@@ -304,7 +302,8 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
                                          : std::optional<std::string>(parsed.errors.front().param))
         .to_response();
   }
-  outcome.model = parsed.request->model;
+  // Only a served model's id reaches the access log: the requested name is body text (and could
+  // carry a newline to forge log lines).
   const ServedModel* m = catalog->find(parsed.request->model);
   if (!m) return not_found_or_loading(*catalog, parsed.request->model).to_response();
   if (auto err = choose_adapter(*parsed.request, *m)) return err->to_response();

@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <optional>
 
@@ -24,6 +26,7 @@ namespace toolgate::gateway {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -59,19 +62,44 @@ bool SessionRegistry::wait_empty_until(Clock::time_point deadline) {
   return cv_.wait_until(lock, deadline, [&] { return sessions_.empty(); });
 }
 
-class HttpSession : public ResponseSink, public std::enable_shared_from_this<HttpSession> {
+// What the registry and the server see of a session, whatever its stream.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, SessionContext& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+  virtual ~HttpSession() = default;
+  virtual void shutdown() = 0;
+};
 
-  ~HttpSession() override { ctx_.registry->remove(this); }
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One implementation for plain TCP (beast::tcp_stream) and TLS (TlsStream): the exchange logic
+// is the same, only the handshake and the closing differ (`if constexpr (kTls)`). Timeouts and
+// cancellation act on the TCP layer under either.
+template <class Stream>
+class BasicHttpSession : public HttpSession, public ResponseSink {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  BasicHttpSession(tcp::socket socket, SessionContext& ctx) requires(!kTls)
+      : stream_(std::move(socket)), ctx_(ctx) {}
+  BasicHttpSession(tcp::socket socket, SessionContext& ctx, ssl::context& tls) requires kTls
+      : stream_(std::move(socket), tls),
+        ctx_(ctx) {}
+
+  ~BasicHttpSession() override { ctx_.registry->remove(this); }
 
   void run() {
     ctx_.registry->add(this, weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    net::dispatch(stream_.get_executor(), [self = shared_self()] {
+      if constexpr (kTls) {
+        self->sniff_tls();
+      } else {
+        self->do_read();
+      }
+    });
   }
 
-  void shutdown() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_shutdown(); });
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = shared_self()] { self->on_shutdown(); });
   }
 
   // ---- ResponseSink (called by the job, on the strand) -----------------------------------
@@ -94,6 +122,65 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   }
 
  private:
+  std::shared_ptr<BasicHttpSession> shared_self() {
+    return std::static_pointer_cast<BasicHttpSession>(shared_from_this());
+  }
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  // ---- TLS handshake ---------------------------------------------------------------------
+
+  // A TLS client speaks first with a handshake record (content type 22). Anything else is most
+  // likely plain HTTP sent to the HTTPS port: it gets a plain-text 400 that says so (as nginx
+  // does) instead of a handshake failure the client cannot explain.
+  void sniff_tls() {
+    tcp_layer().expires_after(ctx_.options->header_timeout);
+    reading_ = true;
+    tcp_layer().async_read_some(
+        buffer_.prepare(4096), [self = shared_self()](beast::error_code ec, size_t n) {
+          self->reading_ = false;
+          if (ec) return self->close();
+          self->buffer_.commit(n);
+          auto first = static_cast<const unsigned char*>(self->buffer_.data().data())[0];
+          if (first != 22) return self->refuse_plain_http();
+          self->handshake();
+        });
+  }
+
+  void handshake() {
+    if constexpr (kTls) {
+      reading_ = true;
+      stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                              [self = shared_self()](beast::error_code ec, size_t used) {
+                                self->reading_ = false;
+                                if (ec) {
+                                  spdlog::debug("TLS handshake failed: {}", ec.message());
+                                  return self->close();
+                                }
+                                self->buffer_.consume(used);
+                                self->do_read();
+                              });
+    }
+  }
+
+  void refuse_plain_http() {
+    plain_refusal_ = true;
+    keep_alive_ = false;
+    HttpResponse r =
+        ApiError::invalid_request("This port speaks HTTPS: a plain HTTP request was sent to it.")
+            .to_response();
+    status_ = r.status;
+    count_status();
+    auto data = std::make_shared<std::string>(serialize_response(r, false));
+    writing_ = true;
+    tcp_layer().expires_after(ctx_.options->write_timeout);
+    net::async_write(tcp_layer(), net::buffer(*data),
+                     [self = shared_self(), data](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->close();
+                       self->close_gracefully();
+                     });
+  }
+
   // ---- reading a request -----------------------------------------------------------------
 
   void do_read() {
@@ -102,14 +189,14 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     if (shutting_down_) return close();
     parser_.emplace();
     parser_->body_limit(ctx_.options->max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(ctx_.options->max_header_bytes);
     // A fresh connection (or one that already sent bytes) must deliver its head quickly; an
     // idle keep-alive connection may wait longer for its next request.
     bool fresh = first_request_ || buffer_.size() > 0;
-    stream_.expires_after(fresh ? ctx_.options->header_timeout : ctx_.options->idle_timeout);
+    tcp_layer().expires_after(fresh ? ctx_.options->header_timeout : ctx_.options->idle_timeout);
     reading_ = true;
     http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+                            beast::bind_front_handler(&BasicHttpSession::on_header, shared_self()));
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -118,15 +205,22 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     if (ec) return on_read_error(ec);
     arrival_ = Clock::now();
     auto& msg = parser_->get();
+    if (std::distance(msg.begin(), msg.end()) > ctx_.options->max_header_count) {
+      ApiError err =
+          ApiError::invalid_request("Too many request header fields (at most " +
+                                    std::to_string(ctx_.options->max_header_count) + ").");
+      err.status = 431;
+      return reject_and_close(err);
+    }
     if (beast::iequals(msg[http::field::expect], "100-continue")) {
       // curl sends this for bodies over 1 KiB and waits a second without it.
       continue_sent_ = true;
       enqueue_raw("HTTP/1.1 100 Continue\r\n\r\n");
     }
-    stream_.expires_after(ctx_.options->idle_timeout);
+    tcp_layer().expires_after(ctx_.options->idle_timeout);
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::on_body, shared_from_this()));
+                     beast::bind_front_handler(&BasicHttpSession::on_body, shared_self()));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -181,7 +275,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     // pending), as a job does through its sink.
     auto gate = ctx_.gate;
     auto ex = stream_.get_executor();
-    ctx_.post_blocking([run = std::move(deferred.run), gate, ex, self = shared_from_this(), head] {
+    ctx_.post_blocking([run = std::move(deferred.run), gate, ex, self = shared_self(), head] {
       HttpResponse r;
       try {
         r = run();
@@ -200,7 +294,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   void start_chat(ChatCompletionStart start) {
     auto pending = std::make_shared<ChatCompletionStart>(std::move(start));
     auto holder = std::make_shared<AdmissionControl::TicketPtr>();
-    std::weak_ptr<HttpSession> weak = weak_from_this();
+    std::weak_ptr<BasicHttpSession> weak = shared_self();
     auto gate = ctx_.gate;
     auto ex = stream_.get_executor();
     auto* admission = ctx_.admission;
@@ -258,7 +352,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
           s.total_ms);
     };
     job_logged_ = true;
-    std::shared_ptr<ResponseSink> sink = shared_from_this();
+    std::shared_ptr<ResponseSink> sink = shared_self();
     if (start.store && ctx_.options->store) {
       sink = std::make_shared<StoringSink>(std::move(sink), std::move(*start.store),
                                            ctx_.options->store, env.post);
@@ -270,20 +364,19 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     } else {
       // Another API's translator (Ollama, completions) turns the chat output into its shape.
       if (start.wrap_sink) sink = start.wrap_sink(std::move(sink));
-      job_ = ChatCompletionJob::create(std::move(start.request), std::move(start.catalog),
-                                       start.model, std::move(env), std::move(sink),
-                                       std::move(on_done), arrival_);
+      job_ =
+          ChatCompletionJob::create(std::move(start.request), std::move(start.catalog), start.model,
+                                    std::move(env), std::move(sink), std::move(on_done), arrival_);
     }
     job_->start();
     if (auto limit = ctx_.options->request_timeout; limit.count() > 0) {
       request_timer_.emplace(stream_.get_executor(), limit);
       std::weak_ptr<ChatCompletionJob> weak_job = job_;
-      request_timer_->async_wait(
-          [self = shared_from_this(), weak_job, limit](beast::error_code ec) {
-            if (ec) return;
-            auto job = weak_job.lock();
-            if (job && job == self->job_) job->time_out(limit);
-          });
+      request_timer_->async_wait([self = shared_self(), weak_job, limit](beast::error_code ec) {
+        if (ec) return;
+        auto job = weak_job.lock();
+        if (job && job == self->job_) job->time_out(limit);
+      });
     }
   }
 
@@ -329,10 +422,10 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     for (auto& s : out_) *data += s;
     out_.clear();
     writing_ = true;
-    stream_.expires_after(ctx_.options->write_timeout);
+    tcp_layer().expires_after(ctx_.options->write_timeout);
     net::async_write(
         stream_, net::buffer(*data),
-        [self = shared_from_this(), data](beast::error_code ec, size_t) { self->on_write(ec); });
+        [self = shared_self(), data](beast::error_code ec, size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -358,7 +451,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
       // handler go on.
       after_monitor_ = next;
       beast::error_code ignored;
-      stream_.socket().cancel(ignored);
+      tcp_layer().socket().cancel(ignored);
       return;
     }
     next == AfterMonitor::Read ? do_read() : close_gracefully();
@@ -368,11 +461,11 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
 
   void start_monitor() {
     if (monitoring_ || closed_) return;
-    stream_.expires_never();
+    tcp_layer().expires_never();
     monitoring_ = true;
     stream_.async_read_some(
         buffer_.prepare(4096),
-        beast::bind_front_handler(&HttpSession::on_monitor, shared_from_this()));
+        beast::bind_front_handler(&BasicHttpSession::on_monitor, shared_self()));
   }
 
   void on_monitor(beast::error_code ec, size_t n) {
@@ -440,21 +533,29 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     if (closed_) return;
     // Shutting down: the response is complete, nobody is sending us a body; do not linger.
     if (shutting_down_) return close();
+    if constexpr (kTls) {
+      if (!plain_refusal_) {
+        // close_notify, then wait (briefly) for the client's.
+        tcp_layer().expires_after(std::chrono::seconds(2));
+        return stream_.async_shutdown([self = shared_self()](beast::error_code) { self->close(); });
+      }
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
     drain_budget_ = 8 << 20;
-    stream_.expires_after(std::chrono::seconds(2));
+    tcp_layer().expires_after(std::chrono::seconds(2));
     drain();
   }
 
+  // Raw TCP reads: what is left is discarded unread (under TLS only after a plain-HTTP refusal).
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buf_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec || n >= self->drain_budget_) return self->close();
-                              self->drain_budget_ -= n;
-                              self->drain();
-                            });
+    tcp_layer().async_read_some(net::buffer(drain_buf_),
+                                [self = shared_self()](beast::error_code ec, size_t n) {
+                                  if (ec || n >= self->drain_budget_) return self->close();
+                                  self->drain_budget_ -= n;
+                                  self->drain();
+                                });
   }
 
   void close() {
@@ -462,8 +563,8 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     closed_ = true;
     cancel_request_timer();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().close();
   }
 
   void reset_exchange() {
@@ -481,7 +582,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     arrival_ = {};
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   SessionContext& ctx_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -495,6 +596,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   bool closed_ = false;
   bool shutting_down_ = false;
   bool first_request_ = true;
+  bool plain_refusal_ = false;  // TLS port, plain HTTP client: the 400 went out unencrypted
   size_t drain_budget_ = 0;
   std::array<char, 16384> drain_buf_{};
 
@@ -515,10 +617,14 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   std::optional<net::steady_timer> request_timer_;
 };
 
-void start_http_session(tcp::socket socket, SessionContext& context) {
+void start_http_session(tcp::socket socket, SessionContext& context, ssl::context* tls) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);  // SSE chunks must not wait for Nagle
-  std::make_shared<HttpSession>(std::move(socket), context)->run();
+  if (tls) {
+    std::make_shared<BasicHttpSession<TlsStream>>(std::move(socket), context, *tls)->run();
+  } else {
+    std::make_shared<BasicHttpSession<beast::tcp_stream>>(std::move(socket), context)->run();
+  }
 }
 
 void shutdown_http_session(const std::shared_ptr<HttpSession>& session) { session->shutdown(); }

@@ -1,5 +1,5 @@
 #pragma once
-// One TCP connection (internal to server.cpp): reads requests with Beast's parser, hands them
+// One TCP connection, plain or TLS (internal to server.cpp): reads requests with Beast's parser, hands them
 // to HttpApi, writes responses and SSE streams, watches for the client going away while a
 // generation runs. Everything runs on the connection's strand.
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +13,10 @@
 
 #include "gateway/chat_completion_job.h"
 #include "gateway/options.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace toolgate::gateway {
 
@@ -69,8 +73,10 @@ struct SessionContext {
   SessionRegistry* registry = nullptr;
 };
 
-// Creates and starts a session for an accepted socket.
-void start_http_session(boost::asio::ip::tcp::socket socket, SessionContext& context);
+// Creates and starts a session for an accepted socket; with `tls` (server.tls) the session
+// speaks HTTPS over it.
+void start_http_session(boost::asio::ip::tcp::socket socket, SessionContext& context,
+                        boost::asio::ssl::context* tls = nullptr);
 // Posts a shutdown to the session's strand (graceful: see server.h).
 void shutdown_http_session(const std::shared_ptr<HttpSession>& session);
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -35,6 +36,8 @@
 #include "store/completion_store.h"
 #include "store/schema.h"
 #include "tools/builtin/builtin_tools.h"
+#include "tools/isolated_plugin.h"
+#include "tools/plugin_host.h"
 #include "tools/plugin_loader.h"
 #include "tools/tool_registry.h"
 
@@ -56,6 +59,9 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.cors_origins = s.cors_origins;
   o.max_body_bytes = s.max_body_bytes;
   o.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
+  o.max_header_bytes = static_cast<uint32_t>(std::min<uint64_t>(s.max_header_bytes, 1u << 30));
+  o.max_header_count = s.max_header_count;
+  if (s.tls) o.tls = gw::ServerTls{s.tls->cert, s.tls->key, s.tls->min_version == "1.3"};
   o.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
   o.request_timeout = std::chrono::milliseconds(s.request_timeout_ms);
   o.max_concurrent_requests = s.max_concurrent_requests;
@@ -131,8 +137,19 @@ void load_tools(const cfg::Config& c, toolgate::tools::ToolRegistry& registry) {
   if (!c.tools.builtin.empty()) toolgate::tools::register_builtin_tools(registry, c.tools.builtin);
   for (const auto& p : c.tools.plugins) {
     auto settings = nlohmann::json::parse(p.settings_json.empty() ? "{}" : p.settings_json);
-    auto loaded = toolgate::tools::load_plugin(registry, p.path, settings);
-    spdlog::info("plugin '{}' from {}: {} tool(s)", loaded.name, p.path, loaded.tool_names.size());
+    toolgate::tools::LoadedPlugin loaded;
+    if (p.isolation == "process") {
+      toolgate::tools::PluginIsolation iso;
+      iso.host_binary = std::filesystem::read_symlink("/proc/self/exe");
+      iso.cpu_seconds = p.cpu_seconds;
+      iso.memory_bytes = p.max_memory_bytes;
+      iso.call_timeout = std::chrono::milliseconds(c.tools.timeout_ms);
+      loaded = toolgate::tools::load_isolated_plugin(registry, p.path, settings, iso);
+    } else {
+      loaded = toolgate::tools::load_plugin(registry, p.path, settings);
+    }
+    spdlog::info("plugin '{}' from {}: {} tool(s), isolation {}", loaded.name, p.path,
+                 loaded.tool_names.size(), p.isolation);
   }
   for (const auto& m : c.models) {
     for (const auto& t : m.server_tools) {
@@ -152,6 +169,9 @@ int64_t unix_now() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The helper process of an isolated plugin (tools/isolated_plugin.h starts it this way).
+  if (argc == 4 && std::string_view(argv[1]) == "--plugin-host")
+    return toolgate::tools::run_plugin_host(toolgate::tools::kPluginHostFd, argv[2], argv[3]);
   if (argc > 1 && std::string_view(argv[1]) == "export")
     return gw::run_export_command(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "merge-lora")

@@ -127,9 +127,9 @@ HttpResponse show(const json& body, const ModelCatalog& catalog, std::string& mo
   for (const char* k : {"model", "name"})
     if (body.contains(k) && body[k].is_string()) name = body[k].get<std::string>();
   if (name.empty()) return ollama_error(400, "model is required");
-  model_for_log = name;
   const ServedModel* m = find_ollama_model(catalog, name);
   if (!m) return model_missing(catalog, name);
+  model_for_log = m->id;  // never the requested text itself (see http_api.cpp)
   auto f = facts_of(*m);
   if (!f) return ollama_error(400, "model '" + name + "' is served by an upstream server");
   const auto& info = m->engine->model();
@@ -268,9 +268,9 @@ Result chat_or_generate(const json& body, std::shared_ptr<const ModelCatalog> ca
                         bool generate, std::string& model_for_log) {
   std::string name = body.value("model", "");
   if (name.empty()) return ollama_error(400, "model is required");
-  model_for_log = name;
   const ServedModel* m = find_ollama_model(*catalog, name);
   if (!m) return model_missing(*catalog, name);
+  model_for_log = m->id;
   if (!m->engine) return ollama_error(400, "model '" + name + "' is served by an upstream server; "
                                            "use /v1/chat/completions for it");
   if (has_images(body)) return images_refused(name);

@@ -25,6 +25,14 @@ struct UpstreamTarget;
 class UpstreamPool;
 class KeyPolicies;
 
+// HTTPS on the listening port. Server::start() loads both files and throws, naming the file,
+// when one cannot be read or the key does not match the certificate.
+struct ServerTls {
+  std::string cert_file;    // PEM chain, leaf first
+  std::string key_file;     // PEM private key
+  bool tls13_only = false;  // min_version 1.3; otherwise TLS 1.2 and 1.3
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = pick a free port (tests); Server::port() tells which
@@ -37,6 +45,8 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;  // "*" allows any origin; empty = no CORS headers
   uint64_t max_body_bytes = 4 << 20;
   std::chrono::milliseconds header_timeout{10'000};    // first request line + headers
+  uint32_t max_header_bytes = 16 << 10;                // request line + header fields -> 431
+  int max_header_count = 100;                          // header fields in one request -> 431
   std::chrono::milliseconds idle_timeout{60'000};      // keep-alive wait, body read
   std::chrono::milliseconds write_timeout{60'000};     // one write to a slow reader
   std::chrono::milliseconds request_timeout{600'000};  // a whole chat completion; 0 = none
@@ -55,6 +65,8 @@ struct ServerOptions {
   // by main(); must outlive the Server.
   store::CompletionStore* store = nullptr;
   bool web_ui = true;  // the built-in chat page at /
+  // HTTPS on the port; unset = plain HTTP.
+  std::optional<ServerTls> tls;
 };
 
 // Per-model sampling defaults (request fields override them).

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -20,6 +21,7 @@
 #include "gateway/key_policy.h"
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
+#include "gateway/server_tls.h"
 
 namespace toolgate::gateway {
 
@@ -38,6 +40,7 @@ struct Server::Impl {
   std::shared_ptr<PostGate> gate = std::make_shared<PostGate>();
   net::thread_pool workers;
   SessionContext context;
+  std::unique_ptr<net::ssl::context> tls;  // set by start() when options.tls
 
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
@@ -88,7 +91,7 @@ struct Server::Impl {
                               });
                               return;
                             }
-                            start_http_session(std::move(socket), context);
+                            start_http_session(std::move(socket), context, tls.get());
                             do_accept();
                           });
   }
@@ -113,6 +116,7 @@ void Server::start() {
     if (s.started) return;
     s.started = true;
   }
+  if (s.options.tls) s.tls = make_server_tls_context(*s.options.tls);
   boost::system::error_code ec;
   auto address = net::ip::make_address(s.options.host, ec);
   if (ec) throw std::runtime_error("invalid listen address '" + s.options.host + "'");
@@ -129,7 +133,8 @@ void Server::start() {
   s.do_accept();
   int n = std::max(1, s.options.io_threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
-  spdlog::info("listening on http://{}:{} ({} I/O threads)", s.options.host, s.bound_port, n);
+  spdlog::info("listening on {}://{}:{} ({} I/O threads)", s.tls ? "https" : "http", s.options.host,
+               s.bound_port, n);
 }
 
 void Server::run() {

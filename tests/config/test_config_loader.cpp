@@ -394,3 +394,96 @@ TEST(ConfigLoader, StoreMistakesAreReported) {
 
 }  // namespace
 }  // namespace toolgate::config
+
+namespace toolgate::config {
+namespace {
+
+TEST(ServerHardening, TlsPathsResolveAgainstTheConfigAndHeaderLimitsAreRead) {
+  const Config c = load_ok(R"(
+server:
+  max_header_bytes: 8KiB
+  max_header_count: 50
+  tls:
+    cert: certs/server.pem
+    key: /secret/server.key
+    min_version: "1.3"
+models:
+  - id: m
+    path: /m
+)",
+                           without_file_checks(), "/etc/toolgate/deploy.yaml");
+  ASSERT_TRUE(c.server.tls.has_value());
+  EXPECT_EQ(c.server.tls->cert, "/etc/toolgate/certs/server.pem");
+  EXPECT_EQ(c.server.tls->key, "/secret/server.key");
+  EXPECT_EQ(c.server.tls->min_version, "1.3");
+  EXPECT_EQ(c.server.max_header_bytes, 8u << 10);
+  EXPECT_EQ(c.server.max_header_count, 50);
+  EXPECT_FALSE(load_ok("models:\n  - id: m\n    path: /m\n").server.tls.has_value());
+}
+
+TEST(ServerHardening, BadTlsAndHeaderLimitValuesAreNamed) {
+  LoadResult r = load_config_string(R"(
+server:
+  max_header_count: 2
+  tls:
+    cert: a.pem
+    min_version: 1.1
+models:
+  - id: m
+    path: /m
+)",
+                                    "<string>", without_file_checks());
+  ASSERT_FALSE(r.ok());
+  const std::string text = r.error_text();
+  EXPECT_NE(text.find("server.max_header_count: must be at least 8"), std::string::npos) << text;
+  EXPECT_NE(text.find("server.tls.key: must name a PEM private key file"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("server.tls.min_version: expected one of"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace toolgate::config
+
+namespace toolgate::config {
+namespace {
+
+TEST(PluginIsolationConfig, IsolationAndLimitsAreReadAndChecked) {
+  const Config c = load_ok(R"(
+models:
+  - id: m
+    path: /m
+tools:
+  plugins:
+    - path: /p/a.so
+    - path: /p/b.so
+      isolation: process
+      cpu_seconds: 5
+      max_memory_bytes: 256MiB
+)");
+  EXPECT_EQ(c.tools.plugins[0].isolation, "none");
+  EXPECT_EQ(c.tools.plugins[1].isolation, "process");
+  EXPECT_EQ(c.tools.plugins[1].cpu_seconds, 5);
+  EXPECT_EQ(c.tools.plugins[1].max_memory_bytes, 256ull << 20);
+
+  LoadResult bad = load_config_string(R"(
+models:
+  - id: m
+    path: /m
+tools:
+  plugins:
+    - path: /p/a.so
+      isolation: proces
+      max_memory_bytes: 1MiB
+)",
+                                      "<string>", without_file_checks());
+  ASSERT_FALSE(bad.ok());
+  const std::string text = bad.error_text();
+  EXPECT_NE(text.find("tools.plugins[0].isolation: expected one of"), std::string::npos) << text;
+  EXPECT_NE(text.find("did you mean 'process'"), std::string::npos) << text;
+  EXPECT_NE(text.find("tools.plugins[0].max_memory_bytes: must be at least 64 MiB"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace toolgate::config

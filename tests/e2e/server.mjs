@@ -2,6 +2,7 @@
 // TOOLGATE_BIN: the server binary; TOOLGATE_MODELS_DIR: where the GGUF models are.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -57,7 +58,9 @@ function writeConfig(config) {
 // { port, baseURL, log(), stop() }. Throws with the server's log if it exits or stays unhealthy.
 // With `terminal`, toolgate runs on a pseudo-terminal (util-linux `script`), as in an operator's shell.
 // `cwd`: the server's working directory (where a relative store path lands).
-async function launch(args, port, timeoutMs = 120_000, { terminal = false, cwd = undefined } = {}) {
+// `tls`: { ca } when the config has server.tls: the server is then reached at https://localhost
+// and its health is checked trusting `ca` (PEM text).
+async function launch(args, port, timeoutMs = 120_000, { terminal = false, cwd = undefined, tls = undefined } = {}) {
   const quote = (a) => `'${String(a).replaceAll("'", "'\\''")}'`;
   const child = terminal
     ? spawn('script', ['-qfec', [process.env.TOOLGATE_BIN, ...args].map(quote).join(' '), '/dev/null'],
@@ -66,7 +69,13 @@ async function launch(args, port, timeoutMs = 120_000, { terminal = false, cwd =
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
-  const baseURL = `http://127.0.0.1:${port}`;
+  const baseURL = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
+  const healthStatus = tls
+    ? () => new Promise((resolve, reject) => {
+      https.get(`${baseURL}/health`, { ca: tls.ca }, (res) => { res.resume(); resolve(res.statusCode); })
+        .on('error', reject);
+    })
+    : async () => (await fetch(`${baseURL}/health`)).status;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`toolgate exited early (${child.exitCode}):\n${log}`);
@@ -75,7 +84,7 @@ async function launch(args, port, timeoutMs = 120_000, { terminal = false, cwd =
       throw new Error(`toolgate did not become healthy:\n${log}`);
     }
     try {
-      if ((await fetch(`${baseURL}/health`)).status === 200) break;
+      if ((await healthStatus()) === 200) break;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -132,8 +141,8 @@ export async function metric(baseURL, name) {
 
 // Starts `toolgate --config` with a whole deployment config as given.
 // `config.server.port` must be set (see freePort()).
-export async function startServerWithConfig(config, { terminal = false } = {}) {
-  return launch(['--config', writeConfig(config)], config.server.port, 120_000, { terminal });
+export async function startServerWithConfig(config, { terminal = false, tls = undefined } = {}) {
+  return launch(['--config', writeConfig(config)], config.server.port, 120_000, { terminal, tls });
 }
 
 // Starts `toolgate --config <configPath> --port <free port> [...extraArgs]` for a config file

@@ -233,6 +233,73 @@ TEST_F(ServerFixture, SlowHeaderIsCutByTheHeaderTimeout) {
   EXPECT_TRUE(c.closed_within(3s));
 }
 
+// A head sent one byte at a time still has to be complete within header_timeout: the deadline
+// covers the whole head, not each read (slowloris).
+TEST_F(ServerFixture, TrickledHeaderIsCutByTheHeaderTimeout) {
+  start();
+  Client c(server->port());
+  const std::string head = "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'a');
+  bool cut = false;
+  for (char ch : head) {
+    beast::error_code ec;
+    net::write(c.socket(), net::buffer(&ch, 1), ec);
+    if (ec) {
+      cut = true;
+      break;
+    }
+    std::this_thread::sleep_for(20ms);  // 200+ bytes * 20 ms = over 4 s, far past 500 ms
+  }
+  EXPECT_TRUE(cut || c.closed_within(3s));
+}
+
+// Same for a body that never completes: the body read has a deadline too (idle_timeout).
+TEST_F(ServerFixture, StalledBodyIsCutByTheIdleTimeout) {
+  options.idle_timeout = 300ms;
+  start();
+  Client c(server->port());
+  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: 500\r\n\r\n{\"model\":");
+  EXPECT_TRUE(c.closed_within(3s));
+}
+
+TEST_F(ServerFixture, TooManyHeaderFieldsIs431InOpenAiShape) {
+  options.max_header_count = 20;
+  start();
+  Client c(server->port());
+  std::string extra;
+  for (int i = 0; i < 25; ++i) extra += "X-Field-" + std::to_string(i) + ": v\r\n";
+  auto r = c.request("GET", "/v1/models", "", extra);
+  EXPECT_EQ(r.result_int(), 431);
+  auto body = json::parse(r.body());
+  EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("header fields"), std::string::npos);
+  EXPECT_FALSE(r.keep_alive());
+}
+
+TEST_F(ServerFixture, HeaderFieldsUpToTheCountAreServed) {
+  options.max_header_count = 20;
+  start();
+  Client c(server->port());
+  std::string extra;
+  for (int i = 0; i < 19; ++i) extra += "X-Field-" + std::to_string(i) + ": v\r\n";  // + Host
+  EXPECT_EQ(c.request("GET", "/v1/models", "", extra).result_int(), 200);
+}
+
+TEST_F(ServerFixture, OversizeHeadIs431InOpenAiShapeAndTheServerGoesOn) {
+  options.max_header_bytes = 2048;
+  start();
+  {
+    Client c(server->port());
+    auto r = c.request("GET", "/v1/models", "", "X-Big: " + std::string(4096, 'b') + "\r\n");
+    EXPECT_EQ(r.result_int(), 431);
+    EXPECT_EQ(json::parse(r.body())["error"]["type"], "invalid_request_error");
+  }
+  Client c(server->port());
+  EXPECT_EQ(c.request("GET", "/v1/models", "", "X-Small: " + std::string(1000, 's') + "\r\n")
+                .result_int(),
+            200);
+}
+
 TEST_F(ServerFixture, IdleKeepAliveConnectionIsClosed) {
   options.idle_timeout = 300ms;
   start();
