@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The same bytes read as token ids, decoded piece by piece as a stream is.
   std::vector<int32_t> raw(text.size() / 4);
-  std::memcpy(raw.data(), text.data(), raw.size() * 4);
+  if (!raw.empty()) std::memcpy(raw.data(), text.data(), raw.size() * 4);
   engine::Utf8StreamDecoder stream;
   std::string streamed;
   for (int32_t id : raw) {
