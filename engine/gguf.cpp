@@ -42,6 +42,13 @@ class Cursor {
     return s;
   }
   size_t pos() const { return pos_; }
+  size_t remaining() const { return bytes_.size() - pos_; }
+  // A count read from the file must fit in the bytes left, at `min_bytes` per item, before
+  // anything is reserved for it: a few bytes must not make the reader allocate gigabytes.
+  void check_count(uint64_t n, size_t min_bytes, const char* what) const {
+    if (n > remaining() / min_bytes)
+      fail(std::string(what) + " " + std::to_string(n) + " exceeds what the file holds");
+  }
   [[noreturn]] void fail(const std::string& msg) const {
     throw GgufError(name_ + ": " + msg + " (at byte " + std::to_string(pos_) + ")");
   }
@@ -83,11 +90,22 @@ GgufValue read_scalar(Cursor& c, GgufValueType t) {
   c.fail("unexpected value type");
 }
 
+// Bytes one element takes in the file at least (a string: its 8-byte length).
+size_t encoded_size(GgufValueType t) {
+  switch (t) {
+    case GgufValueType::U8: case GgufValueType::I8: case GgufValueType::BOOL: return 1;
+    case GgufValueType::U16: case GgufValueType::I16: return 2;
+    case GgufValueType::U32: case GgufValueType::I32: case GgufValueType::F32: return 4;
+    default: return 8;
+  }
+}
+
 GgufArray read_array(Cursor& c) {
   GgufArray arr;
   arr.element_type = checked_type(c, c.read<uint32_t>("array type"));
   uint64_t n = c.read<uint64_t>("array length");
   if (n > kMaxArrayLen) c.fail("array length " + std::to_string(n) + " is absurd");
+  if (arr.element_type != GgufValueType::ARRAY) c.check_count(n, encoded_size(arr.element_type), "array length");
   switch (arr.element_type) {
     case GgufValueType::ARRAY: c.fail("nested arrays are not supported");
     case GgufValueType::STRING: {
@@ -235,6 +253,8 @@ void GgufFile::parse_all() {
     uint64_t offset;
   };
   std::vector<Pending> offsets;
+  // A tensor entry: name length (8), dimension count (4), one dimension (8), type (4), offset (8).
+  c.check_count(n_tensors, 32, "tensor count");
   tensors_.reserve(n_tensors);
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensor t;

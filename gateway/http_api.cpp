@@ -3,6 +3,7 @@
 #include "gateway/adapter_choice.h"
 #include "gateway/admission_control.h"
 #include "gateway/api_error.h"
+#include "gateway/json_nesting.h"
 #include "gateway/chat_response.h"
 #include "gateway/key_owner.h"
 #include "gateway/completions_api.h"
@@ -222,6 +223,12 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
 
   if (web_ui_) {
     if (auto page = web_ui_response(method, path)) return *page;
+  }
+  // Before anything parses a body: nlohmann::json recurses on nested values (json_nesting.h).
+  if (json_too_deep(req.body)) {
+    return ApiError::invalid_request("The request body nests arrays and objects deeper than " +
+                                     std::to_string(kMaxJsonNesting) + " levels.")
+        .to_response();
   }
   if (stored_ && StoredCompletionsApi::handles(path, method)) {
     if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();

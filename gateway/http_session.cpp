@@ -14,6 +14,7 @@
 
 #include "gateway/admission_control.h"
 #include "gateway/api_error.h"
+#include "gateway/beast_request.h"
 #include "gateway/chat_response.h"
 #include "gateway/http_api.h"
 #include "gateway/metrics.h"
@@ -245,12 +246,7 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
     if (ec) return on_read_error(ec);
     if (!arrival_set()) arrival_ = Clock::now();
     auto msg = parser_->release();
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg)
-      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    req.body = std::move(msg.body());
+    HttpRequest req = to_http_request(msg);
     keep_alive_ = msg.keep_alive();
     method_ = req.method;
     path_ = std::string(req.path());

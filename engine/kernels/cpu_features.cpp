@@ -1,11 +1,23 @@
 #include "engine/kernels/cpu_features.h"
 
 #include <atomic>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <stdexcept>
 #include <string>
 
 namespace toolgate::engine {
 namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+// clang before 15 does not know "f16c" in __builtin_cpu_supports: read CPUID leaf 1 directly
+// (the OS support for the YMM state it needs is checked through "avx2").
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
 
 IsaLevel detect() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,12 +26,12 @@ IsaLevel detect() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+      __builtin_cpu_supports("fma") && has_f16c() &&
       __builtin_cpu_supports("bmi2")) {
     return IsaLevel::Avx512;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2")) {
+      has_f16c() && __builtin_cpu_supports("bmi2")) {
     return IsaLevel::Avx2;
   }
 #endif

@@ -6,6 +6,30 @@ namespace toolgate::engine::tool_dialects {
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+namespace {
+
+// Deeper than JsonValueScanner::kMaxDepth (brackets inside strings do not count)?
+bool nests_too_deep(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false, escape = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > JsonValueScanner::kMaxDepth) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 JsonValueScanner::Status JsonValueScanner::feed(char c) {
   if (in_string_) {
     if (escape_) escape_ = false;
@@ -15,8 +39,11 @@ JsonValueScanner::Status JsonValueScanner::feed(char c) {
   }
   switch (c) {
     case '"': in_string_ = true; return Status::NeedMore;
-    case '{': stack_ += '}'; return Status::NeedMore;
-    case '[': stack_ += ']'; return Status::NeedMore;
+    case '{':
+    case '[':
+      if (stack_.size() >= kMaxDepth) return Status::Invalid;
+      stack_ += c == '{' ? '}' : ']';
+      return Status::NeedMore;
     case '}':
     case ']':
       if (stack_.empty() || stack_.back() != c) return Status::Invalid;
@@ -34,6 +61,10 @@ JsonValueScanner::Status JsonValueScanner::feed(char c) {
 
 std::optional<ParsedCall> parse_call(std::string_view json_text, std::string* why) {
   using nlohmann::ordered_json;
+  if (nests_too_deep(json_text)) {
+    *why = "tool call nests deeper than " + std::to_string(JsonValueScanner::kMaxDepth) + " levels";
+    return std::nullopt;
+  }
   ordered_json j = ordered_json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (j.is_discarded()) {
     *why = "tool call is not valid JSON";
@@ -55,7 +86,13 @@ std::optional<ParsedCall> parse_call(std::string_view json_text, std::string* wh
     arguments = *args;
     if (arguments.is_string()) {
       // Some models quote the arguments object; accept it when the string holds an object.
-      arguments = ordered_json::parse(args->get<std::string>(), nullptr, false);
+      const std::string& quoted = args->get_ref<const std::string&>();
+      if (nests_too_deep(quoted)) {
+        *why = "tool call arguments nest deeper than " + std::to_string(JsonValueScanner::kMaxDepth) +
+               " levels";
+        return std::nullopt;
+      }
+      arguments = ordered_json::parse(quoted, nullptr, false);
     }
     if (arguments.is_null()) arguments = ordered_json::object();
     if (!arguments.is_object()) {

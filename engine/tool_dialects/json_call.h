@@ -12,8 +12,12 @@ namespace toolgate::engine::tool_dialects {
 class JsonValueScanner {
  public:
   enum class Status { NeedMore, Done, Invalid };
+  // Deeper values are Invalid: nlohmann::json copies and prints recursively, and a model told
+  // to repeat '[' could otherwise write enough of them in max_tokens to overflow the stack.
+  static constexpr size_t kMaxDepth = 128;
   // The first byte must be '{' or '['. Invalid when a byte cannot occur in JSON outside a
-  // string ('<' of a closing tag, mismatched brackets), so a broken call is noticed early.
+  // string ('<' of a closing tag, mismatched brackets, nesting past kMaxDepth), so a broken
+  // call is noticed early.
   Status feed(char c);
   void reset() { *this = JsonValueScanner(); }
 
@@ -28,8 +32,8 @@ struct ParsedCall {
   std::string arguments;  // compact JSON text of the arguments object
 };
 
-// Accepts {"name": str, "arguments"|"parameters": object or JSON-object string}. On failure
-// returns nullopt and sets *why.
+// Accepts {"name": str, "arguments"|"parameters": object or JSON-object string}, nesting at
+// most JsonValueScanner::kMaxDepth deep. On failure returns nullopt and sets *why.
 std::optional<ParsedCall> parse_call(std::string_view json_text, std::string* why);
 
 // Length of the longest suffix of `text` that is a proper prefix of `marker`: the bytes to

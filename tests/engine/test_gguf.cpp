@@ -140,6 +140,25 @@ TEST(Gguf, RejectsAbsurdDimensionsAndCounts) {
   EXPECT_NE(parse_error(d.bytes).find("absurd"), std::string::npos);
 }
 
+// Found by fuzz_gguf: a 343-byte file declaring a 2^28-element array made the reader reserve
+// 2.6 GB before reading a single element. Counts must fit in the bytes that follow.
+TEST(Gguf, RejectsCountsLargerThanTheFileBeforeAllocating) {
+  GgufBuilder a;
+  a.header(3, 0, 1).str("k").u32(9).u32(10 /*U64*/).u64(uint64_t(1) << 27).u64(7);
+  EXPECT_NE(parse_error(a.bytes).find("array length 134217728 exceeds what the file holds"), std::string::npos);
+  GgufBuilder s;
+  s.header(3, 0, 1).str("k").u32(9).u32(8 /*STRING*/).u64(1000).str("only one");
+  EXPECT_NE(parse_error(s.bytes).find("array length 1000 exceeds"), std::string::npos);
+  GgufBuilder t;
+  t.header(3, 1u << 19, 0).tensor("w", {32}, 0, 0);
+  EXPECT_NE(parse_error(t.bytes).find("tensor count 524288 exceeds"), std::string::npos);
+  // Exactly as many elements as there are bytes for still parses.
+  GgufBuilder ok;
+  ok.header(3, 0, 1).str("k").u32(9).u32(0 /*U8*/).u64(3).raw("abc", 3);
+  auto file = GgufFile::parse(ok.bytes, "ok.gguf");
+  EXPECT_EQ(file->get_array("k")->size(), 3u);
+}
+
 TEST(Gguf, RejectsRowLengthNotMultipleOfBlock) {
   GgufBuilder b;
   b.header(3, 1, 0).tensor("w", {33}, 8 /*Q8_0*/, 0).align();

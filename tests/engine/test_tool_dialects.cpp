@@ -243,6 +243,24 @@ TEST(HermesToolParser, PossibleUntaggedCallIsHeldBackUntilDecided) {
   EXPECT_EQ(parser->feed("\"Paris\"} is JSON").content, "{\"city\": \"Paris\"} is JSON");
 }
 
+// A model told to repeat '[' can nest a call deeper than nlohmann::json's recursive copy and
+// print survive; past JsonValueScanner::kMaxDepth the call is content with a warning.
+TEST(HermesToolParser, CallNestedPastTheDepthLimitBecomesContent) {
+  const std::string brackets = std::string(200'000, '[') + std::string(200'000, ']');
+  for (const std::string& text :
+       {"<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": " + brackets + "}}</tool_call>",
+        "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"x\\\": " + brackets + "}\"}</tool_call>"}) {
+    auto parser = dialect("hermes")->make_parser();
+    ParserOutput a = parser->feed(text), b = parser->finish();
+    EXPECT_TRUE(a.tool_calls.empty() && b.tool_calls.empty());
+    EXPECT_EQ(a.content + b.content, text);
+    EXPECT_EQ(parser->warnings().size(), 1u);
+  }
+  const std::string within = std::string(100, '[') + std::string(100, ']');
+  EXPECT_EQ(hermes("<tool_call>{\"name\": \"f\", \"arguments\": {\"x\": " + within + "}}</tool_call>"),
+            (Result{"", {{"f", "{\"x\":" + within + "}"}}, 0}));
+}
+
 // ---- llama3_json ----
 
 TEST(Llama3JsonToolParser, BareJsonCall) {
