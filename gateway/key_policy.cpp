@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gateway/metrics.h"
+
 namespace toolgate::gateway {
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -126,18 +128,7 @@ void KeyPolicies::carry_over_from(const KeyPolicies& old) {
 
 void KeyPolicies::render_metrics(std::string& out) const {
   if (keys_.empty()) return;
-  auto label = [](const std::string& v) {
-    std::string l;
-    for (char c : v) {
-      if (c == '\\' || c == '"') l += '\\';
-      if (c == '\n') {
-        l += "\\n";
-        continue;
-      }
-      l += c;
-    }
-    return l;
-  };
+  const auto label = prometheus_label;
   auto family = [&](const char* name, const char* help, uint64_t Key::*field) {
     out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
     out.append(name).append(" counter\n");

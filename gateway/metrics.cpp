@@ -11,7 +11,21 @@ std::string format_double(double v) {
   return buf;
 }
 
-std::string escape_label(const std::string& v) {
+void header(std::string& out, const std::string& name, const char* type, const char* help) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+template <class F>
+void per_model(std::string& out, const std::vector<ModelEngineStats>& engines,
+               const std::string& name, const char* type, const char* help, F value) {
+  header(out, name, type, help);
+  for (const auto& e : engines)
+    out += name + "{model_name=\"" + prometheus_label(e.model) + "\"} " + value(e.stats) + "\n";
+}
+
+}  // namespace
+
+std::string prometheus_label(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
@@ -23,20 +37,6 @@ std::string escape_label(const std::string& v) {
   }
   return out;
 }
-
-void header(std::string& out, const std::string& name, const char* type, const char* help) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-}
-
-template <class F>
-void per_model(std::string& out, const std::vector<ModelEngineStats>& engines,
-               const std::string& name, const char* type, const char* help, F value) {
-  header(out, name, type, help);
-  for (const auto& e : engines)
-    out += name + "{model_name=\"" + escape_label(e.model) + "\"} " + value(e.stats) + "\n";
-}
-
-}  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)), buckets_(bounds_.size() + 1, 0) {}

@@ -12,6 +12,9 @@
 
 namespace toolgate::gateway {
 
+// A Prometheus label value with \\, " and newline escaped (exposition format 0.0.4).
+std::string prometheus_label(const std::string& v);
+
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);

@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "gateway/metrics.h"
+
 namespace toolgate::gateway {
 namespace {
 
@@ -12,18 +14,6 @@ constexpr double kLatencyBounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                      1,     2.5,  5,     10,   30,  60};
 constexpr size_t kLatencyBuckets = std::size(kLatencyBounds) + 1;
 
-std::string label_value(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 std::string number(double v) {
   char buf[32];
@@ -203,9 +193,9 @@ void UpstreamPool::render_metrics(std::string& out, const std::vector<const Upst
   };
   auto labels = [](const UpstreamPool& p, const Member& m) {
     std::string l = "model_name=\"";
-    l.append(label_value(p.model_id_));
+    l.append(prometheus_label(p.model_id_));
     l.append("\",upstream=\"");
-    l.append(label_value(m.target->base_url));
+    l.append(prometheus_label(m.target->base_url));
     l.append("\"");
     return l;
   };
@@ -249,7 +239,7 @@ void UpstreamPool::render_metrics(std::string& out, const std::vector<const Upst
   auto pool_family = [&](std::string_view name, std::string_view help, auto value) {
     header(name, "counter", help);
     for (const auto* p : pools)
-      add({name, "{model_name=\"", label_value(p->model_id_), "\"} ", value(*p), "\n"});
+      add({name, "{model_name=\"", prometheus_label(p->model_id_), "\"} ", value(*p), "\n"});
   };
   pool_family("toolgate:upstream_retries_total", "Requests retried on another member of the pool.",
               [](P p) { return std::to_string(p.retries_total_); });
