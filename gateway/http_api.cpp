@@ -144,8 +144,9 @@ void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) 
     return;
   }
   start->key_name = keys->name(*key);
-  start->on_usage = [keys, k = *key](int prompt, int completion) {
-    keys->record_usage(k, prompt, completion);
+  // An init-capture, not `keys` itself: clang before 16 cannot capture a structured binding.
+  start->on_usage = [policies = keys, k = *key](int prompt, int completion) {
+    policies->record_usage(k, prompt, completion);
   };
 }
 
