@@ -8,22 +8,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "scheduler_fixtures.h"
+
 namespace toolgate::engine {
 namespace {
 
-std::vector<int32_t> iota_tokens(int n, int32_t first = 100) {
-  std::vector<int32_t> t(n);
-  std::iota(t.begin(), t.end(), first);
-  return t;
-}
-
-SchedulerConfig config(int num_blocks, int block_size = 4) {
-  SchedulerConfig c;
-  c.num_blocks = num_blocks;
-  c.block_size = block_size;
-  c.max_model_len = 256;
-  return c;
-}
+using scheduler_test::config;
+using scheduler_test::iota_tokens;
 
 const ScheduledSeq* find(const SchedulerOutput& out, SeqId id) {
   auto it = std::ranges::find(out.seqs, id, &ScheduledSeq::id);

@@ -9,23 +9,13 @@
 #include "engine/scheduler/scheduler.h"
 #include "engine/speculative/adaptive_k.h"
 #include "engine/speculative/prompt_lookup.h"
+#include "scheduler_fixtures.h"
 
 namespace toolgate::engine {
 namespace {
 
-std::vector<int32_t> iota_tokens(int n, int32_t first = 100) {
-  std::vector<int32_t> t(n);
-  std::iota(t.begin(), t.end(), first);
-  return t;
-}
-
-SchedulerConfig config(int num_blocks, int block_size = 4) {
-  SchedulerConfig c;
-  c.num_blocks = num_blocks;
-  c.block_size = block_size;
-  c.max_model_len = 256;
-  return c;
-}
+using scheduler_test::config;
+using scheduler_test::iota_tokens;
 
 // Prefill `id` (prompt of n tokens) and append the first sampled token: it now awaits decode.
 void prefill(Scheduler& s, SeqId id, int n, int max_new = 32) {
