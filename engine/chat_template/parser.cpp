@@ -1,5 +1,6 @@
 #include "engine/chat_template/parser.h"
 
+#include <cstdlib>
 #include <initializer_list>
 
 #include "engine/chat_template.h"
@@ -467,7 +468,8 @@ class Parser {
       case TK::Float: {
         next();
         auto lit = make(Expr::Kind::Literal, pos);
-        lit->value = Value(std::stod(tok.text));
+        // strtod, not stod: Python reads 1e999 as inf and 1e-999 as 0.0 where stod throws.
+        lit->value = Value(std::strtod(tok.text.c_str(), nullptr));
         return lit;
       }
       case TK::Op:
@@ -545,7 +547,12 @@ class Parser {
         if (peek().kind == TK::Int) {
           auto idx = make(Expr::Kind::Subscript, pos);
           auto lit = make(Expr::Kind::Literal, pos);
-          lit->value = Value(static_cast<int64_t>(std::stoll(next().text)));
+          const Token& index = next();
+          try {
+            lit->value = Value(static_cast<int64_t>(std::stoll(index.text)));
+          } catch (const std::exception&) {
+            fail(index.pos, "integer literal out of range");
+          }
           idx->args.push_back(std::move(e));
           idx->args.push_back(std::move(lit));
           e = std::move(idx);

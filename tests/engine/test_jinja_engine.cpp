@@ -117,6 +117,14 @@ TEST(JinjaExpressions, ArithmeticFollowsPython) {
             "ababab [1, 2] 1xNone 0.30000000000000004 1e+20");
 }
 
+// Found by fuzz_chat_template (CI, 2026-12-02): a float literal past double's range and an
+// out-of-range index after '.' escaped the parser as std::out_of_range and ended the process.
+TEST(JinjaExpressions, LiteralsOutOfRangeFollowPythonOrFailCleanly) {
+  EXPECT_EQ(render("{{ 1e999 }} {{ -1.5e400 }} {{ 1e-999 }}"), "inf -inf 0.0");
+  EXPECT_NE(error_of("{{ x.99999999999999999999 }}").find("integer literal out of range"), std::string::npos);
+  EXPECT_NE(error_of("{{ 99999999999999999999 }}").find("integer literal out of range"), std::string::npos);
+}
+
 TEST(JinjaExpressions, ComparisonsMembershipLogicAndTernary) {
   EXPECT_EQ(render("{{ 1 < 2 and 'a' in 'cat' and 3 not in [1, 2] and not false }} {{ 0 or 'x' }} {{ 1 and 2 }}"
                    " {{ 'y' if 1 == 1.0 else 'n' }} {{ 'k' in {'k': 1} }}"),
