@@ -94,19 +94,43 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
     ++round_;
     std::optional<int> left;
     if (plan_.max_tokens) left = *plan_.max_tokens - usage_.completion_tokens;
-    std::string body = upstream_round_body(req_, plan_, messages_, round_, left,
-                                           target_->remote_model, model_.sampling);
-    upstream_status_ = 0;
-    buffered_.clear();
-    // Each round is balanced on its own (no failover between members inside the loop).
+    round_body_ = upstream_round_body(req_, plan_, messages_, round_, left, target_->remote_model,
+                                      model_.sampling);
+    // Each round is balanced on its own, and fails over like a plain request (retry_member):
+    // nothing of a round reaches the client before the whole answer is in.
+    tried_.clear();
     if (pool_) {
-      auto member = pool_->acquire(upstream_affinity_key(req_.body), {});
+      auto member = pool_->acquire(upstream_affinity_key(req_.body), tried_);
       if (!member)
         return fail(ApiError::unavailable(pool_->unavailable_reason(), env_.retry_after_seconds));
-      member_ = *member;
-      target_ = pool_->target(*member);
-      round_started_ = std::chrono::steady_clock::now();
+      use_member(*member);
     }
+    start_round_attempt();
+  }
+
+  void use_member(size_t member) {
+    member_ = member;
+    tried_.push_back(member);
+    target_ = pool_->target(member);
+    round_started_ = std::chrono::steady_clock::now();
+  }
+
+  // Another member for this round, within the request's and the pool's retry budgets.
+  std::optional<size_t> retry_member() {
+    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries)
+      return std::nullopt;
+    auto next = pool_->acquire(upstream_affinity_key(req_.body), tried_);
+    if (!next) return std::nullopt;
+    if (!pool_->try_spend_retry()) {
+      pool_->release(*next, MemberOutcome::Cancelled, 0);
+      return std::nullopt;
+    }
+    return next;
+  }
+
+  void start_round_attempt() {
+    upstream_status_ = 0;
+    buffered_.clear();
     auto self = shared_from_this();
     UpstreamExchange::Handlers h;
     h.on_head = [self](int status, std::string) { self->upstream_status_ = status; };
@@ -114,7 +138,7 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
     h.on_end = [self](std::optional<UpstreamFailure> failure) {
       self->guarded([&] { self->on_round_end(std::move(failure)); });
     };
-    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", std::move(body),
+    exchange_ = UpstreamExchange::start(executor_, target_, "/chat/completions", round_body_,
                                         /*stream=*/false, std::move(h));
   }
 
@@ -141,6 +165,19 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
                    : failure || upstream_status_ >= 500 ? MemberOutcome::Failure
                                                         : MemberOutcome::Success);
     if (response_ended_) return maybe_done();
+    const bool retryable = failure ? failure->kind != UpstreamFailure::Kind::Timeout
+                                   : upstream_status_ == 502 || upstream_status_ == 503 ||
+                                         upstream_status_ == 504;
+    if (retryable) {
+      if (auto next = retry_member()) {
+        spdlog::warn("model '{}': upstream {} failed in round {} ({}); retrying on {}", model_.id,
+                     target_->base_url, round_,
+                     failure ? failure->detail : "HTTP " + std::to_string(upstream_status_),
+                     pool_->target(*next)->base_url);
+        use_member(*next);
+        return start_round_attempt();
+      }
+    }
     if (failure) {
       if (failure->kind == UpstreamFailure::Kind::Timeout)
         return fail(upstream_timeout(target_->base_url, target_->timeout));
@@ -335,6 +372,8 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
   std::shared_ptr<const UpstreamTarget> target_;  // the member of the current round
   std::shared_ptr<UpstreamPool> pool_;
   std::optional<size_t> member_;
+  std::vector<size_t> tried_;  // members asked for the current round
+  std::string round_body_;     // the current round's request, kept for a retry
   std::chrono::steady_clock::time_point round_started_;
   JobEnvironment env_;
   std::shared_ptr<ResponseSink> sink_;

@@ -3,7 +3,9 @@
 // upstream_tool_rounds.h for which): the server-tool loop of local models, around an upstream.
 //
 // Each round is asked of the upstream non-streamed (the gateway must see every call of a round
-// before it can run any). When the answer calls server tools, they run on a worker through the
+// before it can run any). With a pool, each round is balanced on its own and fails over to
+// another member like a plain request (connect error, 502/503/504, a connection lost before the
+// answer was complete; not a timeout): nothing of a round reaches the client before it is in. When the answer calls server tools, they run on a worker through the
 // ServerToolbox, the assistant turn and one `tool` message per result are appended to
 // `messages`, and the next round is asked — up to max_tool_rounds. After the last round, server
 // calls go back to the client as ordinary tool_calls; a round that mixes server and client

@@ -12,6 +12,7 @@
 #include "gateway/metrics.h"
 #include "gateway/model_catalog.h"
 #include "gateway/upstream_chat_job.h"
+#include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
 #include "recording_sink.h"
 #include "scripted_upstream.h"
@@ -103,6 +104,21 @@ struct UpstreamToolLoopFixture : ::testing::Test {
     m.owned_by = "upstream";
     m.upstream = target;
     m.server_tools = std::move(server_tools);
+    catalog = std::make_shared<ModelCatalog>(std::vector<ServedModel>{m});
+  }
+
+  // A pool of members on `ports` (member 0 is asked first), one retry per round.
+  void serve_pool(std::vector<uint16_t> ports, std::vector<std::string> server_tools) {
+    std::vector<UpstreamPoolMemberSpec> members;
+    for (uint16_t port : ports) {
+      serve(port, server_tools);
+      members.push_back({catalog->models()[0].upstream, 1, 0});
+    }
+    UpstreamPoolOptions o;
+    o.max_retries = 1;
+    ServedModel m = catalog->models()[0];
+    m.upstream = members.front().target;
+    m.upstream_pool = std::make_shared<UpstreamPool>("remote", o, std::move(members));
     catalog = std::make_shared<ModelCatalog>(std::vector<ServedModel>{m});
   }
 
@@ -325,6 +341,35 @@ TEST_F(UpstreamToolLoopFixture, AConnectionBrokenInRoundTwoEndsTheStreamInBand) 
   EXPECT_EQ(ev[ev.size() - 2]["error"]["type"], "upstream_error");
   EXPECT_EQ(ev.back(), "[DONE]");
   EXPECT_EQ(summary().status, 502);
+}
+
+TEST_F(UpstreamToolLoopFixture, ARoundAMemberFailsIsAskedOfAnotherMember) {
+  // Member A is overloaded (503) for every round; B answers by the conversation so far: a call
+  // to add first, the answer once the tool's result is in. Whichever member a round lands on,
+  // the loop completes, and every round that met A was asked again of B.
+  ScriptedUpstream a([](int, tcp::socket& s, const std::string&) {
+    answer(s, R"({"error":{"message":"busy"}})", 503);
+  });
+  ScriptedUpstream b([](int, tcp::socket& s, const std::string& request) {
+    const json messages = json::parse(ScriptedUpstream::body_of(request))["messages"];
+    if (messages.back()["role"] == "tool")
+      answer(s, completion("The sum is 5.", json::array(), "", 30, 7));
+    else
+      answer(s, completion("", json::array({call("call_up1", "add", R"({"a":2,"b":3})")})));
+  });
+  serve_pool({a.port(), b.port()}, {"add"});
+  auto sink = std::make_shared<RecordingSink>();
+  run({}, sink);
+  ASSERT_TRUE(sink->wait_end());
+  ASSERT_TRUE(sink->response);
+  EXPECT_EQ(sink->response->status, 200) << sink->response->body;
+  json j = json::parse(sink->response->body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "The sum is 5.");
+  EXPECT_EQ(j["choices"][0]["message"]["toolgate_tool_runs"][0]["output"], "5");
+  EXPECT_EQ(toolbox.calls.load(), 1);
+  EXPECT_GE(a.requests().size(), 1u);  // round one starts on member 0
+  EXPECT_EQ(b.requests().size(), 2u);
+  EXPECT_EQ(summary().status, 200);
 }
 
 TEST_F(UpstreamToolLoopFixture, AnUnreachableUpstreamIsA502BeforeTheStreamBegins) {
