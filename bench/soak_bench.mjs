@@ -5,7 +5,7 @@
 //
 //   node bench/soak_bench.mjs [--bin build/release/gateway/toolgate] [--model models/SmolLM2-135M-Instruct-Q4_1.gguf]
 //        [--duration-s 600] [--clients 32] [--storm 10000] [--storm-concurrency 16] [--storm-max-s 1800]
-//        [--threads 2] [--skip-soak] [--skip-storm]
+//        [--threads 2] [--kv-preallocate] [--skip-soak] [--skip-storm]
 //
 // Soak: `--clients` clients for `--duration-s` seconds, each picking at random: streamed and
 // non-streamed chats, a client-side tool loop (tool_choice required, then the tool's result),
@@ -32,7 +32,7 @@ function parseArgs(argv) {
     bin: path.join(repo, 'build/release/gateway/toolgate'),
     model: path.join(repo, 'models/SmolLM2-135M-Instruct-Q4_1.gguf'),
     durationS: 600, clients: 32, storm: 10_000, stormConcurrency: 16, stormMaxS: 1800, threads: 2,
-    soak: true, cancelStorm: true,
+    soak: true, cancelStorm: true, kvPreallocate: false,
   };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
@@ -45,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--storm-concurrency') o.stormConcurrency = Number(next());
     else if (a === '--storm-max-s') o.stormMaxS = Number(next());
     else if (a === '--threads') o.threads = Number(next());
+    else if (a === '--kv-preallocate') o.kvPreallocate = true;
     else if (a === '--skip-soak') o.soak = false;
     else if (a === '--skip-storm') o.cancelStorm = false;
     else throw new Error(`unknown argument ${a}`);
@@ -78,7 +79,10 @@ async function startServer() {
       idle_timeout_ms: IDLE_TIMEOUT_MS, max_tokens_per_request: 256, ...LIMITS,
     },
     logging: { level: 'warn', access_log: false },
-    engine: { threads: opts.threads, kv_budget_bytes: 64 * 1024 * 1024, max_num_seqs: 16 },
+    // kv_preallocate off (the default), RSS also grows as the prefix cache first touches the 2 x 64 MiB
+    // of KV; on, that memory is resident from the start and what grows is everything else.
+    engine: { threads: opts.threads, kv_budget_bytes: 64 * 1024 * 1024, max_num_seqs: 16,
+      kv_preallocate: opts.kvPreallocate },
     models: [
       { id: 'smol', path: opts.model },
       { id: 'smol-tools', path: opts.model, server_tools: ['calculator'] },
@@ -124,8 +128,8 @@ async function metrics(base) {
 }
 
 const fdCount = (pid) => readdirSync(`/proc/${pid}/fd`).length;
-function rssMiB(pid) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+function rssMiB(pid, field = 'VmRSS') {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 const load1 = () => os.loadavg()[0];
@@ -392,7 +396,10 @@ async function soak(server) {
   let nextSample = Date.now() + tenth;
   const sampler = setInterval(() => {
     const now = Date.now();
-    if (!rssAt.minute2 && now >= sampleAt[0]) rssAt.minute2 = rssMiB(server.child.pid);
+    if (!rssAt.minute2 && now >= sampleAt[0]) {
+      rssAt.minute2 = rssMiB(server.child.pid);
+      rssAt.anonMinute2 = rssMiB(server.child.pid, 'RssAnon');
+    }
     if (now >= nextSample) {
       series.push(Number(rssMiB(server.child.pid).toFixed(1)));
       nextSample += tenth;
@@ -417,9 +424,12 @@ async function soak(server) {
   await Promise.all([...Array.from({ length: opts.clients }, client), bursts]);
   clearInterval(sampler);
   rssAt.end = rssMiB(server.child.pid);
-  return { seconds: Math.round((Date.now() - started) / 1000), clients: opts.clients, errors,
+  rssAt.anonEnd = rssMiB(server.child.pid, 'RssAnon');
+  return { kv_preallocate: opts.kvPreallocate, seconds: Math.round((Date.now() - started) / 1000), clients: opts.clients, errors,
     rss_mib_at_20pct: Number((rssAt.minute2 ?? NaN).toFixed(1)), rss_mib_at_end: Number(rssAt.end.toFixed(1)),
     rss_growth_pct: Number(((rssAt.end / rssAt.minute2 - 1) * 100).toFixed(2)),
+    rss_anon_mib_at_20pct: Number((rssAt.anonMinute2 ?? NaN).toFixed(1)),
+    rss_anon_mib_at_end: Number(rssAt.anonEnd.toFixed(1)),
     rss_mib_every_tenth: series };
 }
 

@@ -89,6 +89,7 @@ struct EngineSettings {
   int max_num_seqs = 32;
   int max_tokens_per_step = 512;
   bool prefix_caching = true;
+  bool kv_preallocate = false;  // commit the KV budget at start-up instead of as it fills
 
   bool operator==(const EngineSettings&) const = default;
 };

@@ -43,7 +43,8 @@ const std::vector<std::string> kTlsKeys = {"cert", "key", "min_version"};
 const std::vector<std::string> kLoggingKeys = {"level", "format", "access_log"};
 const std::vector<std::string> kEngineKeys = {
     "threads",  "kv_budget_bytes", "kv_budget_fraction",  "block_size",
-    "kv_dtype", "max_num_seqs",    "max_tokens_per_step", "prefix_caching"};
+    "kv_dtype", "max_num_seqs",    "max_tokens_per_step", "prefix_caching",
+    "kv_preallocate"};
 const std::vector<std::string> kModelKeys = {"id",
                                              "path",
                                              "upstream",
@@ -190,6 +191,7 @@ class ConfigReader {
     r_.read(*m, "max_num_seqs", e.max_num_seqs);
     r_.read(*m, "max_tokens_per_step", e.max_tokens_per_step);
     r_.read(*m, "prefix_caching", e.prefix_caching);
+    r_.read(*m, "kv_preallocate", e.kv_preallocate);
   }
 
   void read_sampling(const YAML::Node& node, const std::string& path, SamplingDefaults& s) {

@@ -143,6 +143,7 @@ class Printer {
     line(indent, "max_num_seqs", std::to_string(e.max_num_seqs));
     line(indent, "max_tokens_per_step", std::to_string(e.max_tokens_per_step));
     line(indent, "prefix_caching", boolean(e.prefix_caching));
+    line(indent, "kv_preallocate", boolean(e.kv_preallocate));
   }
 
   void print_pool(const UpstreamConfig& u, int in) {

@@ -62,6 +62,9 @@ struct EngineOptions {
   int max_tokens_per_step = 512;    // token budget of one forward pass (prefill chunks + decodes)
   int max_waiting = 256;            // queued requests beyond which submit() refuses
   bool prefix_caching = true;
+  // Touch every KV page at start-up: the whole budget is resident (and known to fit) from the
+  // first request, instead of growing as the prefix cache fills it (see KvStore::preallocate).
+  bool kv_preallocate = false;
   int context_length = 0;           // 0 = the model's own, capped at 8192
   bool warm_weights = true;         // read every weight page at load, not on the first request
   std::function<void(const LoadProgress&)> on_load_progress;  // called on the loading thread
@@ -185,6 +188,8 @@ struct EngineStats {
   uint64_t spec_proposed_total = 0;
   uint64_t spec_accepted_total = 0;
   uint64_t spec_verify_steps = 0;  // sequence rows that carried proposals
+  // What one more row adds to a decode step, in one-row steps, as measured (speculative/row_cost.h).
+  double spec_row_cost = 0;
 };
 
 class Engine {

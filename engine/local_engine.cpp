@@ -1,6 +1,7 @@
 #include "engine/local_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -85,6 +86,7 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
   num_blocks = std::min(num_blocks, blocks_per_seq * options_.max_num_seqs + blocks_per_seq);
   if (num_blocks < 1) throw std::runtime_error("KV cache budget too small for even one block");
   kv_ = std::make_unique<KvStore>(hp_, num_blocks, options_.block_size, options_.kv_dtype);
+  if (options_.kv_preallocate) kv_->preallocate();
 
   if (speculating()) {
     SpeculativeOptions& so = options_.speculative;
@@ -95,11 +97,6 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
     // (more rows than that would mostly verify guesses of sequences that have better odds plain).
     spec_rows_ = so.max_k * std::min(options_.max_num_seqs, 4);
   }
-  // What one more row adds to a decode forward pass, in units of a one-token pass: the 1.5B
-  // Qwen at 2 threads computed 9 rows in 4.2x the CPU time of 1 (engine_bench --pp 9 vs tg),
-  // i.e. (4.2 - 1) / 8 = 0.4. Decode on a 2-core CPU is close to compute-bound, so verifying
-  // guesses is far from free and k must pay for itself (AdaptiveK).
-  constexpr double kVerifyRowCost = 0.4;
   transformer_ = std::make_unique<Transformer>(hp_, weights_, *pool_, options_.max_tokens_per_step,
                                                options_.max_num_seqs + spec_rows_, info_.context_length);
   if (options_.kv_dtype != KvDtype::F16) transformer_->set_kv_transform(quantized_kv_transform(*transformer_, *tokenizer_));
@@ -122,12 +119,15 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
     d.kv_budget_bytes = budget;
     d.prefix_caching = options_.prefix_caching;
     d.warm_weights = options_.warm_weights;
+    d.kv_preallocate = options_.kv_preallocate;
     draft_ = std::make_unique<DraftModel>(options_.speculative.draft_model, *tokenizer_, model_path.string(), *pool_, d);
   }
   if (speculating()) {
     // A draft token costs about one draft decode: the weight-size ratio of draft to target.
     const double propose_cost = draft_ ? static_cast<double>(draft_->weight_bytes()) / static_cast<double>(info_.weight_bytes) : 0.0;
-    spec_k_all_ = AdaptiveK(options_.speculative.max_k, kVerifyRowCost, propose_cost);
+    // The prior of row_cost_ (0.4) is what an AVX2 host measured for the 1.5B Qwen (9 rows cost
+    // 4.2x one); the engine replaces it with its own measurement within ~100 steps.
+    spec_k_all_ = AdaptiveK(options_.speculative.max_k, row_cost_.value(), propose_cost);
   }
   stats_.kv_blocks_total = num_blocks;
   stats_.kv_bytes = kv_->bytes();
@@ -263,9 +263,21 @@ void LocalEngine::step() {
     batch_.push_back(b);
     if (seq.cached_prompt_tokens < 0) seq.cached_prompt_tokens = s.num_computed;
   }
+  // A step of decode and verify rows only (no prompt chunk) tells what rows cost (RowCost).
+  int decode_rows = 0;
+  for (const ScheduledSeq& s : out.seqs) {
+    if (!s.samples || s.num_new != 1 + s.num_spec) {
+      decode_rows = 0;
+      break;
+    }
+    decode_rows += s.num_new;
+  }
   if (!batch_.empty()) {
     try {
+      const auto t0 = std::chrono::steady_clock::now();
       transformer_->forward(batch_, *kv_, logits_.data());
+      if (decode_rows > 0 && speculating())
+        row_cost_.observe(decode_rows, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     } catch (const std::exception& e) {
       // A failed step fails the sequences in it, never the process or the other requests queued.
       scheduler_->on_step_done(out);
@@ -315,6 +327,7 @@ void LocalEngine::step() {
   stats_.spec_proposed_total = spec_proposed_;
   stats_.spec_accepted_total = spec_accepted_;
   stats_.spec_verify_steps = spec_verify_steps_;
+  stats_.spec_row_cost = speculating() ? row_cost_.value() : 0.0;
 }
 
 SampledToken LocalEngine::sample_token(Sequence& seq, std::span<float> logits) {

@@ -89,6 +89,7 @@ eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& 
   o.max_num_seqs = e.max_num_seqs;
   o.max_tokens_per_step = e.max_tokens_per_step;
   o.prefix_caching = e.prefix_caching;
+  o.kv_preallocate = e.kv_preallocate;
   o.context_length = m.context_length;
   o.max_waiting = std::max(o.max_waiting, c.server.max_queue + c.server.max_concurrent_requests);
   for (const auto& a : m.adapters) o.adapters.push_back({a.id, a.path, static_cast<float>(a.scale)});

@@ -79,6 +79,11 @@ int KvStore::blocks_for_budget(const HParams& hp, int block_size, KvDtype dtype,
   return static_cast<int>(budget_bytes / (slot_bytes(hp, dtype) * hp.n_layer * block_size));
 }
 
+void KvStore::preallocate() {
+  std::memset(data_.get(), 0, data_bytes_);
+  if (params_count_ > 0) std::memset(params_.get(), 0, params_count_ * sizeof(float));
+}
+
 void KvStore::copy_block(int src, int dst) {
   for (int l = 0; l < n_layer_; ++l) {
     for (int kv = 0; kv < 2; ++kv) {

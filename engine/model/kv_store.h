@@ -41,6 +41,9 @@ class KvStore {
   int groups_per_row() const { return groups_per_row_; }
 
   void copy_block(int src, int dst);
+  // Writes every page once (zeros), so the OS commits the whole store now: RSS is then flat
+  // over the server's life instead of growing as blocks are first used.
+  void preallocate();
 
  private:
   size_t offset(int block, int layer, int kv) const {  // in rows
@@ -55,7 +58,8 @@ class KvStore {
   size_t row_bytes_;
   int groups_per_row_;  // 0 for F16
   // Default-initialised (not zeroed) on purpose: the OS commits a page only when a block first
-  // uses it, so a large KV budget costs neither start-up time nor RAM until it is needed.
+  // uses it, so a large KV budget costs neither start-up time nor RAM until it is needed
+  // (unless preallocate() is called: EngineOptions::kv_preallocate).
   size_t data_bytes_ = 0, params_count_ = 0;
   std::unique_ptr<uint8_t[]> data_;
   std::unique_ptr<float[]> params_;

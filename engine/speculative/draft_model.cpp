@@ -36,6 +36,7 @@ DraftModel::DraftModel(const std::filesystem::path& path, const Tokenizer& targe
   num_blocks = std::min(num_blocks, blocks_per_seq * options_.max_num_seqs + blocks_per_seq);
   if (num_blocks < 1) throw std::runtime_error("draft model: KV budget too small for one block");
   kv_ = std::make_unique<KvStore>(hp_, num_blocks, options_.block_size, KvDtype::F16);
+  if (options_.kv_preallocate) kv_->preallocate();
   kv_manager_ =
       std::make_unique<KvCacheManager>(num_blocks, options_.block_size, options_.prefix_caching);
   transformer_ = std::make_unique<Transformer>(hp_, weights_, pool, options_.max_tokens_per_step,

@@ -35,6 +35,7 @@ struct DraftModelOptions {
   uint64_t kv_budget_bytes = 256ull << 20;
   bool prefix_caching = true;
   bool warm_weights = true;
+  bool kv_preallocate = false;  // as EngineOptions::kv_preallocate
 };
 
 class DraftModel {

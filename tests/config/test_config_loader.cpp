@@ -62,6 +62,7 @@ engine:
   max_num_seqs: 8
   max_tokens_per_step: 256
   prefix_caching: no
+  kv_preallocate: true
 models:
   - id: local
     path: /m.gguf
@@ -106,6 +107,7 @@ tools:
   EXPECT_EQ(c.engine.max_num_seqs, 8);
   EXPECT_EQ(c.engine.max_tokens_per_step, 256);
   EXPECT_FALSE(c.engine.prefix_caching);
+  EXPECT_TRUE(c.engine.kv_preallocate);
   ASSERT_EQ(c.models.size(), 2u);
   const ModelConfig& local = c.models[0];
   EXPECT_EQ(local.aliases, (std::vector<std::string>{"a", "b"}));

@@ -31,6 +31,7 @@ Config everything() {
   c.engine.kv_budget_bytes = 1000000000;
   c.engine.kv_budget_fraction = 0.3;
   c.engine.kv_dtype = "int8";
+  c.engine.kv_preallocate = true;
   ModelConfig local;
   local.id = "local";
   local.path = "/models/with space/m.gguf";
