@@ -142,6 +142,11 @@ struct UpstreamConfig {
   double retry_budget = 0.2;     // retries at most this share of the pool's recent requests (+3)
   int eject_after_failures = 3;  // consecutive connect errors / 5xx before a member is ejected
   int eject_ms = 5000;           // first ejection; doubles per repeat, at most 8x
+  // Keep-alive to plain-http members: idle connections kept per member (0 = a new connection
+  // per request), each reused only within idle_timeout_ms of its last response (keep it below
+  // the members' own keep-alive timeout: 5 s for uvicorn/vLLM).
+  int idle_connections = 16;
+  int idle_timeout_ms = 4000;
   UpstreamHealthCheckConfig health_check;
 
   bool operator==(const UpstreamConfig&) const = default;

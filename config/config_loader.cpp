@@ -65,7 +65,7 @@ const std::vector<std::string> kSpeculativeKeys = {"mode", "max_k", "ngram_min",
 const std::vector<std::string> kUpstreamKeys = {
     "base_url", "api_key",    "model",   "timeout_ms",   "retries",
     "ca_file",  "tls_verify", "members", "policy",       "retry_budget",
-    "eject_after_failures",   "eject_ms", "health_check"};
+    "eject_after_failures",   "eject_ms", "health_check", "idle_connections", "idle_timeout_ms"};
 const std::vector<std::string> kUpstreamMemberKeys = {"base_url", "api_key", "weight",
                                                       "max_concurrent"};
 const std::vector<std::string> kHealthCheckKeys = {"interval_ms", "path", "timeout_ms",
@@ -223,6 +223,8 @@ class ConfigReader {
     r_.read(*m, "retry_budget", u.retry_budget);
     r_.read(*m, "eject_after_failures", u.eject_after_failures);
     r_.read(*m, "eject_ms", u.eject_ms);
+    r_.read(*m, "idle_connections", u.idle_connections);
+    r_.read(*m, "idle_timeout_ms", u.idle_timeout_ms);
     if (const auto* n = m->find("members")) {
       const std::string list_path = child_path(path, "members");
       if (const auto items = r_.list(*n, list_path)) {

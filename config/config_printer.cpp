@@ -160,6 +160,8 @@ class Printer {
     line(in, "retry_budget", std::to_string(u.retry_budget));
     line(in, "eject_after_failures", std::to_string(u.eject_after_failures));
     line(in, "eject_ms", std::to_string(u.eject_ms));
+    line(in, "idle_connections", std::to_string(u.idle_connections));
+    line(in, "idle_timeout_ms", std::to_string(u.idle_timeout_ms));
     const auto& h = u.health_check;
     out_ << pad << "health_check:\n";
     line(in + 1, "interval_ms", std::to_string(h.interval_ms));

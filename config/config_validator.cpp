@@ -376,6 +376,8 @@ class Checker {
            "expected a share between 0 and 1, got " + std::to_string(u.retry_budget));
     at_least(child_path(up, "eject_after_failures"), u.eject_after_failures, 1);
     at_least(child_path(up, "eject_ms"), u.eject_ms, 1);
+    at_least(child_path(up, "idle_connections"), u.idle_connections, 0);
+    at_least(child_path(up, "idle_timeout_ms"), u.idle_timeout_ms, 1);
     const std::string hc = child_path(up, "health_check");
     at_least(child_path(hc, "interval_ms"), u.health_check.interval_ms, 0);
     at_least(child_path(hc, "timeout_ms"), u.health_check.timeout_ms, 1);

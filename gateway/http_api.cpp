@@ -131,10 +131,15 @@ ApiOutcome HttpApi::handle(const HttpRequest& request) const {
 }
 
 void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const {
-  auto* start = std::get_if<ChatCompletionStart>(&outcome.action);
-  if (!start || !start->model) return;
   auto [keys, key] = auth_.identify(request.header("Authorization"));
   if (!keys || !key) return;
+  auto* start = std::get_if<ChatCompletionStart>(&outcome.action);
+  if (!start || !start->model) {
+    // Every answer to a key with limits carries them (as OpenAI's do); only a completion
+    // takes a request from the bucket.
+    for (auto& h : keys->current_limits(*key)) outcome.common_headers.push_back(std::move(h));
+    return;
+  }
   std::vector<std::string> names{start->model->id};
   names.insert(names.end(), start->model->aliases.begin(), start->model->aliases.end());
   auto admission = keys->admit(*key, names);

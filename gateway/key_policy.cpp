@@ -99,6 +99,12 @@ KeyPolicies::Admission KeyPolicies::admit(size_t key, const std::vector<std::str
   return a;
 }
 
+HttpHeaders KeyPolicies::current_limits(size_t key, Clock::time_point now) {
+  Key& k = *keys_[key];
+  std::lock_guard lock(k.mu);
+  return limit_headers(k, now);
+}
+
 void KeyPolicies::record_usage(size_t key, int prompt_tokens, int completion_tokens,
                                Clock::time_point now) {
   Key& k = *keys_[key];

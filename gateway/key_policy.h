@@ -53,6 +53,10 @@ class KeyPolicies {
   // token when it is allowed.
   Admission admit(size_t key, const std::vector<std::string>& model_names,
                   Clock::time_point now = Clock::now());
+  // The x-ratelimit-* headers as the key's buckets stand, taking nothing: for the answers that
+  // start no completion (the model list, an error), which OpenAI sends them on too. Empty for
+  // a key without limits.
+  HttpHeaders current_limits(size_t key, Clock::time_point now = Clock::now());
   // A finished request's usage: counted, and charged to the key's token bucket.
   void record_usage(size_t key, int prompt_tokens, int completion_tokens,
                     Clock::time_point now = Clock::now());

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -11,6 +12,8 @@
 #include <boost/beast/ssl.hpp>
 #include <limits>
 #include <stdexcept>
+
+#include "gateway/upstream_connection_pool.h"
 
 namespace toolgate::gateway {
 
@@ -53,6 +56,9 @@ class BeastUpstreamExchange final : public UpstreamExchange,
                         Handlers handlers, http::verb method = http::verb::post)
       : ex_(std::move(ex)),
         target_(std::move(target)),
+        // Health checks (GET) run on the checker's own io_context and stay one-shot: a probe
+        // should prove that the member accepts connections.
+        pool_(method == http::verb::post && !target_->tls ? target_->connections : nullptr),
         resolver_(ex_),
         retry_timer_(ex_),
         h_(std::move(handlers)) {
@@ -65,9 +71,10 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     req_.set(http::field::accept, stream ? "text/event-stream" : "application/json");
     if (!target_->api_key.empty())
       req_.set(http::field::authorization, "Bearer " + target_->api_key);
-    // One connection per request: no pool to keep healthy, and closing it is how a client
-    // disconnect reaches the upstream (which then stops generating).
-    req_.keep_alive(false);
+    // Without a pool, one connection per request. Either way closing the connection is how a
+    // client disconnect reaches the upstream (which then stops generating): a cancelled
+    // exchange never returns its connection.
+    req_.keep_alive(pool_ != nullptr);
     req_.body() = std::move(body);
     req_.prepare_payload();
   }
@@ -93,6 +100,8 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     buffer_.clear();
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // the job decides
+    reused_ = false;
+    if (pool_ && !fresh_only_ && take_idle_connection()) return send_request();
     // An IP literal (a replica on 10.0.0.7, 127.0.0.1) needs no resolver: asio's runs
     // getaddrinfo on a thread of its own, a hop that costs more than the rest of a short proxy.
     beast::error_code literal_ec;
@@ -117,11 +126,12 @@ class BeastUpstreamExchange final : public UpstreamExchange,
         results, beast::bind_front_handler(&BeastUpstreamExchange::on_connect, shared_from_this()));
   }
 
-  void on_connect(beast::error_code ec, const tcp::endpoint&) {
+  void on_connect(beast::error_code ec, const tcp::endpoint& endpoint) {
     if (cancelled_) return;
     if (ec == beast::error::timeout)
       return connect_failed(UpstreamFailure::Kind::Timeout, "connect timed out");
     if (ec) return connect_failed(UpstreamFailure::Kind::Unreachable, ec.message());
+    ipv6_ = endpoint.address().is_v6();
     beast::error_code ignored;
     tcp_layer().socket().set_option(tcp::no_delay(true), ignored);
     if (tls_stream_) return start_handshake();
@@ -175,6 +185,7 @@ class BeastUpstreamExchange final : public UpstreamExchange,
 
   void on_write(beast::error_code ec, size_t) {
     if (cancelled_) return;
+    if (ec && retry_if_stale(ec)) return;
     if (ec) return fail_from(ec, "sending the request failed");
     tcp_layer().expires_after(target_->timeout);
     with_stream([this](auto& s) {
@@ -186,6 +197,7 @@ class BeastUpstreamExchange final : public UpstreamExchange,
 
   void on_header(beast::error_code ec, size_t) {
     if (cancelled_) return;
+    if (ec && retry_if_stale(ec)) return;
     if (ec) return fail_from(ec, "no response");
     const int status = parser_->get().result_int();
     if ((status == 502 || status == 503) && attempt_ < target_->retries) {
@@ -246,15 +258,60 @@ class BeastUpstreamExchange final : public UpstreamExchange,
     });
   }
 
-  void finish(std::optional<UpstreamFailure> failure) {
+  // An idle connection of the pool, assigned to this exchange's socket; false when there is
+  // none (connect a new one).
+  bool take_idle_connection() {
+    auto c = pool_->take();
+    if (!c) return false;
+    beast::error_code ec;
+    stream_->socket().assign(c->ipv6 ? tcp::v6() : tcp::v4(), c->fd, ec);
+    if (ec) {
+      ::close(c->fd);
+      return false;
+    }
+    ipv6_ = c->ipv6;
+    reused_ = true;
+    return true;
+  }
+
+  // A pooled connection the member closed while it sat idle (its keep-alive timeout, a restart)
+  // fails on the write or before the first response byte. Nothing reached our client and the
+  // member answered nothing, so a new connection is always a safe retry; it does not count as
+  // one of target->retries. A timeout is not staleness (the member may be working on the
+  // request) and is reported as usual.
+  bool retry_if_stale(const beast::error_code& ec) {
+    if (!reused_ || ec == beast::error::timeout || parser_->got_some() || buffer_.size() != 0)
+      return false;
     close_stream();
+    fresh_only_ = true;
+    do_resolve();
+    return true;
+  }
+
+  // After a complete response the connection goes back to the pool when both sides meant to
+  // keep it (no `Connection: close`, not HTTP/1.0, not a body delimited by the close) and no
+  // stray bytes follow the response.
+  bool return_connection() {
+    if (!pool_ || !stream_ || !parser_ || !parser_->is_done() || !parser_->keep_alive() ||
+        buffer_.size() != 0 || !stream_->socket().is_open())
+      return false;
+    stream_->expires_never();
+    beast::error_code ec;
+    const int fd = stream_->socket().release(ec);
+    if (ec) return false;
+    pool_->give_back({fd, ipv6_});
+    return true;
+  }
+
+  void finish(std::optional<UpstreamFailure> failure) {
+    if (failure || !return_connection()) close_stream();
     Handlers h = std::move(h_);
     h_ = {};
     if (h.on_end) h.on_end(std::move(failure));
   }
 
-  // The connection is one-shot: closing the socket (no TLS close_notify) is enough, and is
-  // what tells the upstream to stop generating.
+  // Closing the socket (no TLS close_notify) is enough, and is what tells the upstream to stop
+  // generating.
   void close_stream() {
     if (!stream_ && !tls_stream_) return;
     beast::error_code ignored;
@@ -275,6 +332,7 @@ class BeastUpstreamExchange final : public UpstreamExchange,
 
   net::any_io_executor ex_;
   std::shared_ptr<const UpstreamTarget> target_;
+  std::shared_ptr<UpstreamConnectionPool> pool_;  // null: one connection per exchange
   tcp::resolver resolver_;
   net::steady_timer retry_timer_;
   std::optional<beast::tcp_stream> stream_;  // http
@@ -285,6 +343,9 @@ class BeastUpstreamExchange final : public UpstreamExchange,
   Handlers h_;
   int attempt_ = 0;
   bool cancelled_ = false;
+  bool reused_ = false;      // this attempt runs on a pooled connection
+  bool fresh_only_ = false;  // a pooled connection was stale: open new ones from now on
+  bool ipv6_ = false;
 };
 
 }  // namespace

@@ -8,6 +8,12 @@
 // every wait for upstream bytes (the head, and each gap in the body), not the whole response,
 // so a long stream is fine as long as it keeps moving.
 //
+// Connections: with target->connections set (plain http), the request asks for keep-alive, an
+// idle connection of that pool is used when there is one, and after a complete keep-alive
+// response the connection goes back (upstream_connection_pool.h). A failed or cancelled
+// exchange closes its connection. A pooled connection that fails before any response byte
+// (the member closed it while idle) is retried at once on a new connection, outside `retries`.
+//
 // Every handler runs on `executor` (the session's strand); cancel() must be called there too.
 // https upstreams (target->tls set) add a TLS handshake with SNI and certificate + host-name
 // verification after the connect; the rest is the same.

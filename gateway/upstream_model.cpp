@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/upstream_client.h"
+#include "gateway/upstream_connection_pool.h"
 #include "gateway/upstream_pool.h"
 #include "gateway/upstream_target.h"
 
@@ -43,6 +44,9 @@ ServedModel make_upstream_served_model(const config::ModelConfig& m, SamplingDef
       target->tls = tls;
       if (!u.tls_verify)
         spdlog::warn("model '{}': TLS certificate verification is off for {}", m.id, mem.base_url);
+    } else if (u.idle_connections > 0) {
+      target->connections = std::make_shared<UpstreamConnectionPool>(
+          static_cast<size_t>(u.idle_connections), std::chrono::milliseconds(u.idle_timeout_ms));
     }
     specs.push_back({std::move(target), mem.weight, mem.max_concurrent});
   }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "gateway/metrics.h"
+#include "gateway/upstream_connection_pool.h"
 
 namespace toolgate::gateway {
 namespace {
@@ -221,6 +222,17 @@ void UpstreamPool::render_metrics(std::string& out, const std::vector<const Upst
   family("toolgate:upstream_healthy", "gauge",
          "1 when an upstream member takes requests; 0 when it fails health checks or is ejected.",
          [now](P p, M m) { return std::string(p.up(m, now) ? "1" : "0"); });
+  // Keep-alive (upstream_connection_pool.h); 0 for https members, which always connect anew.
+  family("toolgate:upstream_connections_reused_total", "counter",
+         "Requests to an upstream member sent on a kept-alive connection instead of a new one.",
+         [](P, M m) {
+           return std::to_string(m.target->connections ? m.target->connections->reused() : 0);
+         });
+  family("toolgate:upstream_idle_connections", "gauge",
+         "Kept-alive connections to an upstream member waiting for the next request.",
+         [](P, M m) {
+           return std::to_string(m.target->connections ? m.target->connections->idle() : 0);
+         });
   constexpr std::string_view lat = "toolgate:upstream_request_duration_seconds";
   header(lat, "histogram", "Time from sending a request to an upstream member to its last byte.");
   for (const auto* p : pools) {

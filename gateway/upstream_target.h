@@ -31,6 +31,9 @@ std::optional<UpstreamUrl> parse_upstream_url(std::string_view url, std::string*
 // make_upstream_tls() in upstream_client.h, opaque here.
 struct UpstreamTls;
 
+// Idle keep-alive connections to one member (upstream_connection_pool.h), opaque here.
+class UpstreamConnectionPool;
+
 struct UpstreamTarget {
   std::string base_url;  // as configured, for messages
   UpstreamUrl url;
@@ -39,6 +42,9 @@ struct UpstreamTarget {
   std::chrono::milliseconds timeout{600'000};  // connect, and each wait for upstream bytes
   int retries = 1;  // extra attempts on connect failure / 502 / 503 before any byte is relayed
   std::shared_ptr<UpstreamTls> tls;  // set exactly when url.scheme == "https"
+  // Set: requests ask for keep-alive and reuse this member's idle connections (plain http
+  // only). Null: one connection per request, closed after it.
+  std::shared_ptr<UpstreamConnectionPool> connections;
 };
 
 }  // namespace toolgate::gateway

@@ -19,6 +19,8 @@ constexpr const char* kPool = R"(models:
       retries: 2
       eject_after_failures: 4
       eject_ms: 2000
+      idle_connections: 4
+      idle_timeout_ms: 1500
       health_check: {interval_ms: 500, path: /v1/models, unhealthy_threshold: 3}
       members:
         - base_url: http://127.0.0.1:8101/v1
@@ -45,6 +47,17 @@ TEST(UpstreamPoolConfig, ReadsMembersPolicyEjectionAndHealthChecks) {
   EXPECT_EQ(u.health_check.path, "/v1/models");
   EXPECT_EQ(u.health_check.unhealthy_threshold, 3);
   EXPECT_EQ(u.health_check.healthy_threshold, 1);
+  EXPECT_EQ(u.idle_connections, 4);
+  EXPECT_EQ(u.idle_timeout_ms, 1500);
+}
+
+TEST(UpstreamPoolConfig, KeepAliveToMembersIsOnByDefault) {
+  LoadResult r = load_config_string(
+      "models:\n  - id: smol\n    upstream: {base_url: http://127.0.0.1:8101/v1}\n", "<string>",
+      without_file_checks());
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.config->models[0].upstream->idle_connections, 16);
+  EXPECT_EQ(r.config->models[0].upstream->idle_timeout_ms, 4000);
 }
 
 TEST(UpstreamPoolConfig, PrintedConfigLoadsBackEqual) {
@@ -85,6 +98,10 @@ TEST(UpstreamPoolConfig, MistakesAreReportedAtTheirKey) {
                "models[0].upstream.members[0]", "wieght");
   expect_error("      members: [{base_url: http://b/v1}]\n      retry_budget: 1.5\n",
                "models[0].upstream.retry_budget", "between 0 and 1");
+  expect_error("      members: [{base_url: http://b/v1}]\n      idle_connections: -1\n",
+               "models[0].upstream.idle_connections", "at least 0");
+  expect_error("      members: [{base_url: http://b/v1}]\n      idle_timeout_ms: 0\n",
+               "models[0].upstream.idle_timeout_ms", "at least 1");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // End-to-end: named API keys with policies. A key at 60 requests/minute gets 60 answers and a
-// 429 with Retry-After and OpenAI's x-ratelimit-* headers on the 61st; its usage counters on
+// 429 with Retry-After and OpenAI's x-ratelimit-* headers on the 61st (the model list carries
+// them too, without spending a request); its usage counters on
 // /metrics (behind a key: server.metrics_auth) equal the sum of `usage` in the answers; a key
 // limited to other models is refused; logs name keys, never show them.
 import { after, before, describe, test } from 'node:test';
@@ -87,6 +88,16 @@ describe('named API keys with policies', { skip: skip ?? false, timeout: 180_000
     assert.equal(sample(text, 'toolgate:api_key_completion_tokens_total', 'key="alice"'), completion);
     assert.equal(sample(text, 'toolgate:api_key_rate_limited_total', 'key="alice"'), 1);
     assert.ok(!text.includes(ALICE));
+  });
+
+  test('the model list carries the limits, and is not refused with no request left', async () => {
+    // Right after the burst alice has no request left this minute; listing models takes none.
+    const { data, response } = await alice.models.list().withResponse();
+    assert.equal(response.status, 200);
+    assert.ok(data.data.some((m) => m.id === 'smol'));
+    assert.equal(response.headers.get('x-ratelimit-limit-requests'), '60');
+    assert.ok(Number(response.headers.get('x-ratelimit-remaining-requests')) < 60);
+    assert.match(response.headers.get('x-ratelimit-reset-requests'), /^\d+(\.\d+)?s$|^\d+m\d+s$/);
   });
 
   test("a key limited to other models is refused with 403 model_not_allowed", async () => {

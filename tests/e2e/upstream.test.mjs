@@ -170,6 +170,18 @@ describe('upstream models through toolgate', { skip: skip ?? false, timeout: 600
     );
   });
 
+  test('back-to-back requests reuse a kept-alive connection to B', async () => {
+    const reused = async () =>
+      (await metric(a.baseURL, 'toolgate:upstream_connections_reused_total')) ?? 0;
+    const before = await reused();
+    for (let i = 0; i < 3; i += 1) {
+      const r = await clientA.chat.completions.create(ask('remote-smol', { max_tokens: 1 }));
+      assert.equal(r.model, 'remote-smol');
+    }
+    // The first may open a connection (an earlier one may have been closed); the next two reuse.
+    assert.ok((await reused()) - before >= 2, `reused ${await reused()} (was ${before})`);
+  });
+
   test('a client leaving mid-stream closes the upstream request at once', async () => {
     const before = (await metric(b.baseURL, 'toolgate:client_disconnects_total')) ?? 0;
     const stream = await clientA.chat.completions.create(ask('remote-smol', {

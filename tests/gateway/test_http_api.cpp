@@ -9,6 +9,7 @@
 #include "gateway/api_key_auth.h"
 #include "gateway/cors_policy.h"
 #include "gateway/http_api.h"
+#include "gateway/key_policy.h"
 #include "gateway/metrics.h"
 
 namespace toolgate::gateway {
@@ -66,6 +67,41 @@ TEST_F(ApiFixture, RetrievesModelByIdAndAlias) {
   auto o = api->handle(req("GET", "/v1/models/nope"));
   EXPECT_EQ(response(o).status, 404);
   EXPECT_EQ(body(o)["error"]["code"], "model_not_found");
+}
+
+TEST_F(ApiFixture, EveryAnswerToALimitedKeyCarriesItsLimitsButOnlyCompletionsTakeARequest) {
+  auto named = std::make_shared<KeyPolicies>(std::vector<NamedApiKey>{
+      {"alice", "sk-alice", {}, 60, 0, false}, {"bob", "sk-bob", {}, 0, 0, false}});
+  HttpApi api(ApiKeyAuth({"sk-flat"}, named), CorsPolicy({}), &metrics, &admission);
+  ServedModel m;
+  m.id = "smollm2";
+  m.engine = &engine;
+  api.publish(std::make_shared<ModelCatalog>(std::vector<ServedModel>{m}));
+  const HttpHeaders alice{{"Authorization", "Bearer sk-alice"}};
+  for (int i = 0; i < 2; ++i) {
+    auto list = api.handle(req("GET", "/v1/models", "", alice));
+    EXPECT_EQ(response(list).status, 200);
+    EXPECT_EQ(find_header(list.common_headers, "x-ratelimit-limit-requests"), "60");
+    EXPECT_EQ(find_header(list.common_headers, "x-ratelimit-remaining-requests"), "60");
+    EXPECT_FALSE(find_header(list.common_headers, "x-ratelimit-reset-requests").empty());
+  }
+  auto missing = api.handle(req("GET", "/v1/models/nope", "", alice));
+  EXPECT_EQ(response(missing).status, 404);
+  EXPECT_EQ(find_header(missing.common_headers, "x-ratelimit-remaining-requests"), "60");
+  auto chat = api.handle(req("POST", "/v1/chat/completions",
+                             json{{"model", "smollm2"},
+                                  {"messages", {{{"role", "user"}, {"content", "hi"}}}}}
+                                 .dump(),
+                             alice));
+  ASSERT_TRUE(std::holds_alternative<ChatCompletionStart>(chat.action));
+  EXPECT_EQ(find_header(chat.common_headers, "x-ratelimit-remaining-requests"), "59");
+  auto after = api.handle(req("GET", "/v1/models", "", alice));
+  EXPECT_EQ(find_header(after.common_headers, "x-ratelimit-remaining-requests"), "59");
+  // A key without limits, a flat key and a refused key get none.
+  for (const char* key : {"Bearer sk-bob", "Bearer sk-flat", "Bearer sk-nobody"}) {
+    auto o = api.handle(req("GET", "/v1/models", "", {{"Authorization", key}}));
+    EXPECT_EQ(find_header(o.common_headers, "x-ratelimit-limit-requests"), "") << key;
+  }
 }
 
 TEST_F(ApiFixture, UnknownRouteIs404AndWrongMethodIs405) {
