@@ -188,8 +188,6 @@ struct EngineStats {
   uint64_t spec_proposed_total = 0;
   uint64_t spec_accepted_total = 0;
   uint64_t spec_verify_steps = 0;  // sequence rows that carried proposals
-  // What one more row adds to a decode step, in one-row steps, as measured (speculative/row_cost.h).
-  double spec_row_cost = 0;
 };
 
 class Engine {

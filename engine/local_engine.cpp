@@ -1,7 +1,6 @@
 #include "engine/local_engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -97,6 +96,11 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
     // (more rows than that would mostly verify guesses of sequences that have better odds plain).
     spec_rows_ = so.max_k * std::min(options_.max_num_seqs, 4);
   }
+  // What one more row adds to a decode forward pass, in units of a one-token pass: the 1.5B
+  // Qwen at 2 threads computed 9 rows in 4.2x the CPU time of 1 (engine_bench --pp 9 vs tg),
+  // i.e. (4.2 - 1) / 8 = 0.4. Decode on a 2-core CPU is close to compute-bound, so verifying
+  // guesses is far from free and k must pay for itself (AdaptiveK).
+  constexpr double kVerifyRowCost = 0.4;
   transformer_ = std::make_unique<Transformer>(hp_, weights_, *pool_, options_.max_tokens_per_step,
                                                options_.max_num_seqs + spec_rows_, info_.context_length);
   if (options_.kv_dtype != KvDtype::F16) transformer_->set_kv_transform(quantized_kv_transform(*transformer_, *tokenizer_));
@@ -125,9 +129,7 @@ LocalEngine::LocalEngine(const std::filesystem::path& model_path, const EngineOp
   if (speculating()) {
     // A draft token costs about one draft decode: the weight-size ratio of draft to target.
     const double propose_cost = draft_ ? static_cast<double>(draft_->weight_bytes()) / static_cast<double>(info_.weight_bytes) : 0.0;
-    // The prior of row_cost_ (0.4) is what an AVX2 host measured for the 1.5B Qwen (9 rows cost
-    // 4.2x one); the engine replaces it with its own measurement within ~100 steps.
-    spec_k_all_ = AdaptiveK(options_.speculative.max_k, row_cost_.value(), propose_cost);
+    spec_k_all_ = AdaptiveK(options_.speculative.max_k, kVerifyRowCost, propose_cost);
   }
   stats_.kv_blocks_total = num_blocks;
   stats_.kv_bytes = kv_->bytes();
@@ -263,21 +265,9 @@ void LocalEngine::step() {
     batch_.push_back(b);
     if (seq.cached_prompt_tokens < 0) seq.cached_prompt_tokens = s.num_computed;
   }
-  // A step of decode and verify rows only (no prompt chunk) tells what rows cost (RowCost).
-  int decode_rows = 0;
-  for (const ScheduledSeq& s : out.seqs) {
-    if (!s.samples || s.num_new != 1 + s.num_spec) {
-      decode_rows = 0;
-      break;
-    }
-    decode_rows += s.num_new;
-  }
   if (!batch_.empty()) {
     try {
-      const auto t0 = std::chrono::steady_clock::now();
       transformer_->forward(batch_, *kv_, logits_.data());
-      if (decode_rows > 0 && speculating())
-        row_cost_.observe(decode_rows, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     } catch (const std::exception& e) {
       // A failed step fails the sequences in it, never the process or the other requests queued.
       scheduler_->on_step_done(out);
@@ -327,7 +317,6 @@ void LocalEngine::step() {
   stats_.spec_proposed_total = spec_proposed_;
   stats_.spec_accepted_total = spec_accepted_;
   stats_.spec_verify_steps = spec_verify_steps_;
-  stats_.spec_row_cost = speculating() ? row_cost_.value() : 0.0;
 }
 
 SampledToken LocalEngine::sample_token(Sequence& seq, std::span<float> logits) {

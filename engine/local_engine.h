@@ -22,7 +22,6 @@
 #include "engine/scheduler/scheduler.h"
 #include "engine/speculative/adaptive_k.h"
 #include "engine/speculative/draft_model.h"
-#include "engine/speculative/row_cost.h"
 #include "engine/stop_matcher.h"
 #include "engine/tokenizer.h"
 
@@ -86,7 +85,6 @@ class LocalEngine final : public Engine {
   std::unique_ptr<DraftModel> draft_;  // SpeculativeOptions::Mode::Draft only
   uint64_t spec_proposed_ = 0, spec_accepted_ = 0, spec_verify_steps_ = 0;  // engine thread
   AdaptiveK spec_k_all_;  // acceptance over all sequences: the starting estimate of new ones
-  RowCost row_cost_{0.4};  // engine thread; fed by decode-only steps
   std::vector<float> saved_logits_;  // (n_vocab) raw logits of the row a processor may mask
 
   // Owned by the engine thread.

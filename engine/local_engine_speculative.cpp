@@ -25,13 +25,11 @@ void LocalEngine::propose_all() {
   const SpeculativeOptions& so = options_.speculative;
   int rows_left = spec_rows_;
   std::vector<DraftModel::Request> draft_requests;
-  const double row_cost = row_cost_.value();
   for (auto& [id, seq] : seqs_) {
     if (rows_left <= 0) break;
     if (!scheduler_->contains(id) || !scheduler_->awaits_decode(id)) continue;
     // One token of max_tokens stays for the target's own sample after the accepted ones.
     const int room = seq.max_tokens - static_cast<int>(seq.generated.size()) - 1;
-    seq.spec_k.set_row_cost(row_cost);
     const int k = std::min({seq.spec_k.next(), rows_left, room});
     if (k <= 0) continue;
     const std::vector<int32_t>& tokens = scheduler_->tokens(id);

@@ -139,10 +139,6 @@ std::string Metrics::render(const std::vector<ModelEngineStats>& engines, int ga
   per_model(out, engines, "toolgate:spec_accepted_tokens_total", "counter",
             "Speculative decoding: proposed tokens the model accepted.",
             [](const S& s) { return std::to_string(s.spec_accepted_total); });
-  per_model(out, engines, "toolgate:spec_row_cost", "gauge",
-            "Speculative decoding: what one more row adds to a decode step, in one-row steps "
-            "(measured).",
-            [](const S& s) { return std::to_string(s.spec_row_cost); });
 
   header(out, "toolgate:gateway_requests_running", "gauge",
          "Chat completions admitted by the gateway and not yet finished.");

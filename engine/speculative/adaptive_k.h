@@ -8,7 +8,7 @@
 // 1 + (row_cost + propose_cost) * k decode-step units: row_cost is what one more row adds to a
 // forward pass, propose_cost what producing one proposal costs (0 for prompt lookup, about the
 // draft/target size ratio for a draft model). On CPUs decode is not purely memory-bound, so
-// row_cost is far from 0 (LocalEngine measures it: RowCost) and a low acceptance rate makes k = 0
+// row_cost is far from 0 (LocalEngine's kVerifyRowCost) and a low acceptance rate makes k = 0
 // (plain decoding) the best choice; then every kProbeEvery-th step still proposes one token, so
 // the estimate can recover when the text becomes predictable. a is an exponential moving average
 // over recent trials, so k follows the text: long for JSON the proposer predicts, short for prose.
@@ -24,12 +24,7 @@ class AdaptiveK {
 
   AdaptiveK() = default;
   AdaptiveK(int max_k, double row_cost, double propose_cost)
-      : max_k_(std::max(1, max_k)), propose_cost_(std::max(0.0, propose_cost)) {
-    set_row_cost(row_cost);
-  }
-
-  // The engine's current estimate of row_cost (RowCost, learnt from its own steps).
-  void set_row_cost(double row_cost) { step_cost_ = std::max(0.0, row_cost) + propose_cost_; }
+      : max_k_(std::max(1, max_k)), step_cost_(std::max(0.0, row_cost + propose_cost)) {}
 
   // `proposed` tokens were verified, the first `accepted` kept.
   void update(int proposed, int accepted) {
@@ -59,7 +54,6 @@ class AdaptiveK {
 
  private:
   int max_k_ = 1;
-  double propose_cost_ = 0.0;
   double step_cost_ = 0.0;
   // Prior: one trial at 0.75. LocalEngine seeds each new sequence with the engine's running
   // estimate instead (agent loops send short requests: a per-request prior would dominate).

@@ -9,7 +9,6 @@
 #include "engine/scheduler/scheduler.h"
 #include "engine/speculative/adaptive_k.h"
 #include "engine/speculative/prompt_lookup.h"
-#include "engine/speculative/row_cost.h"
 #include "scheduler_fixtures.h"
 
 namespace toolgate::engine {
@@ -200,48 +199,6 @@ TEST(AdaptiveK, AnExpensiveProposerNeedsHigherAcceptanceForTheSameK) {
     costly.update(4, 3);
   }
   EXPECT_GT(cheap.next(), costly.next());
-}
-
-TEST(AdaptiveK, CheaperRowsBuyLongerProposalsAtTheSameAcceptance) {
-  AdaptiveK k(8, 0.4, 0.0);
-  for (int i = 0; i < 60; ++i) k.update(4, 2);  // a ~ 0.6
-  const int at_avx2_cost = k.next();
-  k.set_row_cost(0.05);
-  EXPECT_GT(k.next(), at_avx2_cost);
-}
-
-TEST(RowCost, KeepsThePriorUntilStepsOfTwoSizesWereSeen) {
-  RowCost cost(0.4);
-  for (int i = 0; i < 100; ++i) cost.observe(1, 0.010);
-  EXPECT_DOUBLE_EQ(cost.value(), 0.4);  // one size: no slope to fit
-}
-
-TEST(RowCost, RecoversTheSlopeOfStepTimeOverRows) {
-  // seconds = 10 ms + 1 ms per row: one more row costs 1 / 11 of a one-row step.
-  RowCost cost(0.4);
-  for (int i = 0; i < 200; ++i) {
-    const int rows = i % 8 == 0 ? 2 : 1;  // AdaptiveK's probes give the second size
-    const double jitter = (i % 3 == 0 ? 0.0002 : -0.0001);
-    cost.observe(rows, 0.010 + 0.001 * rows + jitter);
-  }
-  EXPECT_NEAR(cost.value(), 1.0 / 11.0, 0.02);
-  // The host gets slower per row (another process takes the vector units): the estimate follows.
-  for (int i = 0; i < 600; ++i) {
-    const int rows = 1 + i % 4;
-    cost.observe(rows, 0.010 + 0.005 * rows);
-  }
-  EXPECT_NEAR(cost.value(), 5.0 / 15.0, 0.03);
-}
-
-TEST(RowCost, IgnoresNonsenseAndStaysInRange) {
-  RowCost cost(0.4);
-  cost.observe(0, 0.01);
-  cost.observe(3, -1.0);
-  EXPECT_DOUBLE_EQ(cost.value(), 0.4);
-  // Time falling with rows (noise on a busy machine) must not give a negative cost.
-  for (int i = 0; i < 100; ++i) cost.observe(1 + i % 2, 0.012 - 0.002 * (i % 2));
-  EXPECT_GE(cost.value(), RowCost::kMin);
-  EXPECT_LE(cost.value(), RowCost::kMax);
 }
 
 }  // namespace
