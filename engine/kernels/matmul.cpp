@@ -174,13 +174,18 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 }
 
 namespace {
+// Q4_0 / Q5_0 / Q8_0: w = d * u + k * d with a fixed k, so the packed block stores only d.
+bool has_implied_offset(GgmlType t) {
+  return t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q8_0;
+}
 // Bytes per 16 rows x 32 columns (K-quants: an eighth of their 256-column record).
 size_t packed_block_bytes_x16(GgmlType t) {
   if (t == GgmlType::Q4_K) return 2368 / 8;
   if (t == GgmlType::Q6_K) return 3392 / 8;
-  if (t == GgmlType::Q8_0) return 64 + 8 * 64;
-  if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return 64 + 4 * 64 + 64;
-  return 64 + 4 * 64;
+  const size_t header = has_implied_offset(t) ? 32 : 64;
+  if (t == GgmlType::Q8_0) return header + 8 * 64;
+  if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return header + 4 * 64 + 64;
+  return header + 4 * 64;
 }
 }  // namespace
 
@@ -310,6 +315,7 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
   const auto* src = static_cast<const uint8_t*>(w.data);
   const int parts = w.type == GgmlType::Q8_0 ? 8 : 4;
   const size_t block_bytes = packed_block_bytes_x16(w.type);
+  const size_t header = has_implied_offset(w.type) ? 32 : 64;
   for (int64_t g = 0; g < w.rows / 16; ++g) {
     for (int64_t c = 0; c < nc; ++c, dst += block_bytes) {
       uint64_t masks[8] = {};  // Q5: bit 4r+i of mask s (s < 4: low nibbles, else high)
@@ -320,17 +326,15 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
         uint8_t q8[32];
         if (w.type == GgmlType::Q8_0) {
           const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + c;
-          dm[r] = b->d;
-          dm[16 + r] = f32_to_fp16(-128.0f * fp16_to_f32(b->d));
+          dm[r] = b->d;  // offset -128 d implied
           for (int j = 0; j < 32; ++j) q8[j] = static_cast<uint8_t>(b->qs[j] ^ 0x80);  // + 128
           qs = q8;
         } else if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1) {
           uint32_t qh;
           if (w.type == GgmlType::Q5_0) {
-            // w = d * (u - 16) = d * u + (-16 d), exact in fp16 like Q4_0's -8 d.
+            // w = d * (u - 16) = d * u + (-16 d); the kernel forms -16 d (exact in f32).
             const auto* b = reinterpret_cast<const BlockQ5_0*>(row) + c;
             dm[r] = b->d;
-            dm[16 + r] = f32_to_fp16(-16.0f * fp16_to_f32(b->d));
             std::memcpy(&qh, b->qh, 4);
             qs = b->qs;
           } else {
@@ -353,17 +357,15 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
           dm[16 + r] = b->m;
           qs = b->qs;
         } else {
-          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d); -8 d is exact in fp16 unless it
-          // overflows, which no real scale does.
+          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d), -8 d formed by the kernel.
           const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + c;
           dm[r] = b->d;
-          dm[16 + r] = f32_to_fp16(-8.0f * fp16_to_f32(b->d));
           qs = b->qs;
         }
-        for (int s = 0; s < parts; ++s) std::memcpy(dst + 64 + 64 * s + 4 * r, qs + 4 * s, 4);
+        for (int s = 0; s < parts; ++s) std::memcpy(dst + header + 64 * s + 4 * r, qs + 4 * s, 4);
       }
       if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1)
-        std::memcpy(dst + 64 + 4 * 64, masks, sizeof(masks));
+        std::memcpy(dst + header + 4 * 64, masks, sizeof(masks));
     }
   }
 }

@@ -63,7 +63,8 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 
 // Load-time repack for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q6_K (the AVX-512 VNNI path): rows in groups of 16, each group
 // block-major; per 32-column block 16 fp16 scales d, 16 fp16 offsets m (w = d * u + m with u
-// unsigned), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
+// unsigned; Q4_0 / Q5_0 / Q8_0 store no m: it is -8 d / -16 d / -128 d, formed by the kernel, so
+// the packed stream is exactly as long as the GGUF one), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
 // qs[4s..4s+3] (nibbles as stored); Q5: the Q4 parts, then 8 x 64-bit masks (4 for the low
 // nibbles, 4 for the high ones) whose bit b sets bit 4 of byte b of that part; Q8_0: 8 x 64
 // bytes like the Q4 parts, each byte + 128 (m = -128 d).
