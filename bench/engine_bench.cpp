@@ -1,7 +1,7 @@
 // engine_bench MODEL [--threads 1,2] [--pp 512] [--tg 128] [--reps 3] [--profile 1]
 // Like llama-bench: prompt processing tokens/s for one pp-token prompt (one batched prefill) and
 // text generation tokens/s for tg sequential decode steps, per thread count, and the RSS after
-// the run (rss_mib). JSON lines on stdout.
+// the run (rss_mib; anon_huge_mib of it on transparent huge pages). JSON lines on stdout.
 // The *_cpu_tps figures divide by the process's CPU time instead of wall time (all threads,
 // spinning included): on a shared, loaded machine they show what the code costs when the wall
 // clock mostly shows how often the scheduler let it run.
@@ -50,6 +50,15 @@ static double rss_mib() {
   std::string line;
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0.0;
+}
+
+// Anonymous memory on transparent huge pages (the packed weights ask for them), MiB.
+static double anon_huge_mib() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("AnonHugePages:", 0) == 0) return std::stod(line.substr(14)) / 1024.0;
   return 0.0;
 }
 
@@ -153,10 +162,10 @@ int main(int argc, char** argv) {
       best_tg = std::max(best_tg, tg / s);
       best_tg_cpu = std::max(best_tg_cpu, tg / (cpu_seconds() - c0));
     }
-    std::printf("{\"model\": \"%s\", \"cpu\": \"%s\", \"threads\": %d, \"kv\": \"%s\", \"pp%d_tps\": %.1f, \"tg%d_tps\": %.1f, \"pp%d_cpu_tps\": %.1f, \"tg%d_cpu_tps\": %.1f, \"rss_mib\": %.0f}\n",
+    std::printf("{\"model\": \"%s\", \"cpu\": \"%s\", \"threads\": %d, \"kv\": \"%s\", \"pp%d_tps\": %.1f, \"tg%d_tps\": %.1f, \"pp%d_cpu_tps\": %.1f, \"tg%d_cpu_tps\": %.1f, \"rss_mib\": %.0f, \"anon_huge_mib\": %.0f}\n",
                 file->get_string("general.name").value_or("?").c_str(), cpu_model().c_str(), nt,
                 kv_dtype_name(kvd), pp, best_pp, tg, best_tg, pp, best_pp_cpu,
-                tg, best_tg_cpu, rss_mib());
+                tg, best_tg_cpu, rss_mib(), anon_huge_mib());
     std::fflush(stdout);
     if (profile) print_profile(tf, w, table, tokens, kv, logits, tg, nt);
   }
