@@ -180,7 +180,7 @@ bool has_implied_offset(GgmlType t) {
 }
 // Bytes per 16 rows x 32 columns (K-quants: an eighth of their 256-column record).
 size_t packed_block_bytes_x16(GgmlType t) {
-  if (t == GgmlType::Q4_K) return 2368 / 8;
+  if (t == GgmlType::Q4_K) return 2304 / 8;
   if (t == GgmlType::Q6_K) return 3392 / 8;
   const size_t header = has_implied_offset(t) ? 32 : 64;
   if (t == GgmlType::Q8_0) return header + 8 * 64;
@@ -249,15 +249,24 @@ KSuper read_q6_K(const BlockQ6_K& b) {
 void pack_k_super_x16(GgmlType type, const KSuper (&rows)[16], uint8_t* dst) {
   auto* dm = reinterpret_cast<uint16_t*>(dst);
   const bool q6 = type == GgmlType::Q6_K;
-  std::memset(dst, 0, 320);
+  std::memset(dst, 0, q6 ? 320 : 256);
   for (int r = 0; r < 16; ++r) {
     const KSuper& k = rows[r];
     dm[r] = k.d;
     if (!q6) {
       dm[16 + r] = static_cast<uint16_t>(k.dmin ^ 0x8000u);  // -dmin
-      for (int j = 0; j < 8; ++j) {
-        dst[64 + 16 * j + r] = static_cast<uint8_t>(k.sc[j]);
-        dst[192 + 16 * j + r] = static_cast<uint8_t>(k.m[j]);
+      // 6-bit scales (at 64) and mins (at 160): low nibbles of chunks j and j + 4 share a byte,
+      // the top 2 bits of chunks i, i + 2, i + 4, i + 6 another (bits 0-1, 2-3, 4-5, 6-7).
+      for (int f = 0; f < 2; ++f) {
+        const int* v = f == 0 ? k.sc : k.m;
+        uint8_t* out = dst + 64 + 96 * f;
+        for (int j = 0; j < 4; ++j)
+          out[16 * j + r] = static_cast<uint8_t>((v[j] & 0xF) | (v[j + 4] & 0xF) << 4);
+        for (int i = 0; i < 2; ++i) {
+          uint8_t hi = 0;
+          for (int q = 0; q < 4; ++q) hi |= static_cast<uint8_t>((v[i + 2 * q] >> 4) << (2 * q));
+          out[64 + 16 * i + r] = hi;
+        }
       }
     } else {
       for (int j = 0; j < 16; ++j)
@@ -265,8 +274,9 @@ void pack_k_super_x16(GgmlType type, const KSuper (&rows)[16], uint8_t* dst) {
     }
   }
   const int chunk_bytes = q6 ? 384 : 256;
+  const int quants = q6 ? 320 : 256;
   for (int c = 0; c < 8; ++c) {
-    uint8_t* qs = dst + 320 + chunk_bytes * c;
+    uint8_t* qs = dst + quants + chunk_bytes * c;
     std::memset(qs, 0, static_cast<size_t>(chunk_bytes));
     for (int r = 0; r < 16; ++r) {
       const uint8_t* u = rows[r].u + 32 * c;

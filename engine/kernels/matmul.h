@@ -72,10 +72,11 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 // 8 dot instructions per 16 rows instead of 16 dots + 16 converts + 16 broadcasts + horizontal
 // sums per activation row.
 // Q4_K / Q6_K (cols % 256 == 0): one record per 16 rows x 256 columns (a super-block):
-//   Q4_K, 2368 bytes: 16 fp16 d, 16 fp16 -dmin, then per 32-column chunk k the 16 rows' 6-bit
-//     scales as bytes (64 + 16k) and mins (192 + 16k), then 8 x 256 bytes of Q4 parts as above
-//     (low nibble = element j, high = element j + 16 of the chunk);
-//     w = d * sc * u + (-dmin) * m.
+//   Q4_K, 2304 bytes (as many as the GGUF rows): 16 fp16 d, 16 fp16 -dmin, the 16 rows' 6-bit
+//     scales of the 8 chunks at 64 (byte 16j + r: low nibbles of chunks j and j + 4; byte
+//     64 + 16i + r: top 2 bits of chunks i, i + 2, i + 4, i + 6 at bits 0-1, 2-3, 4-5, 6-7), the
+//     mins the same way at 160, then 8 x 256 bytes of Q4 parts as above (low nibble = element j,
+//     high = element j + 16 of the chunk); w = d * sc * u + (-dmin) * m.
 //   Q6_K, 3392 bytes: 16 fp16 d, 32 zero bytes, the int8 scales of chunk k's elements 0-15 at
 //     64 + 32k and of 16-31 at 64 + 32k + 16 (16 rows each), then per chunk 256 bytes of Q4
 //     parts (the low 4 bits) + 64 bytes whose bits 2s..2s+1 are the top 2 bits of the lo part s

@@ -118,7 +118,7 @@ inline void x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int6
 // Both reuse the Q4 nibble parts above for the low 4 bits of each 32-element chunk; the
 // K-quant scales stay small integers per (row, sub-block) and become f32 here, d * sc exactly
 // as dequantize_row computes it.
-constexpr int64_t kQ4KSuperBytes = 2368;  // per 16 rows x 256 columns
+constexpr int64_t kQ4KSuperBytes = 2304;  // per 16 rows x 256 columns
 constexpr int64_t kQ6KSuperBytes = 3392;
 
 inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
@@ -144,6 +144,18 @@ inline __m512 i8x16_to_f32(const uint8_t* p) {
       _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p))));
 }
 
+// The 16 rows' 6-bit scale (or min) of chunk k from the packed fields at p (layout in
+// pack_k_super_x16): low nibble from byte 16 (k % 4) + r, top 2 bits from 64 + 16 (k % 2) + r.
+inline __m512 q4k_scales6(const uint8_t* p, int k) {
+  const __m128i lo4 = _mm_set1_epi8(0x0F), lo2 = _mm_set1_epi8(0x03);
+  const __m128i nib = _mm_load_si128(reinterpret_cast<const __m128i*>(p + 16 * (k % 4)));
+  const __m128i top = _mm_load_si128(reinterpret_cast<const __m128i*>(p + 64 + 16 * (k % 2)));
+  const __m128i lo = _mm_and_si128(k < 4 ? nib : _mm_srli_epi16(nib, 4), lo4);
+  const __m128i hi = _mm_and_si128(_mm_srl_epi16(top, _mm_cvtsi32_si128(2 * (k / 2))), lo2);
+  const __m128i v = _mm_or_si128(lo, _mm_slli_epi16(hi, 4));
+  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(v));
+}
+
 template <int NA>
 inline void q4k_x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, int64_t i0,
                          float* y, int64_t ldy) {
@@ -166,9 +178,9 @@ inline void q4k_x16_tile(const uint8_t* group, int64_t nc, const QuantActs& qa, 
         _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(hdr + 32)));
     for (int k = 0; k < 8; ++k) {
       const int64_t c = 8 * sb + k;
-      const __m512 dw = _mm512_mul_ps(dv, u8x16_to_f32(hdr + 64 + 16 * k));
-      const __m512 mw = _mm512_mul_ps(mv, u8x16_to_f32(hdr + 192 + 16 * k));
-      const uint8_t* qs = hdr + 320 + 256 * k;
+      const __m512 dw = _mm512_mul_ps(dv, q4k_scales6(hdr + 64, k));
+      const __m512 mw = _mm512_mul_ps(mv, q4k_scales6(hdr + 160, k));
+      const uint8_t* qs = hdr + 256 + 256 * k;
       __m512i lo[4], hi[4];
       for (int s = 0; s < 4; ++s) {
         const __m512i v = _mm512_load_si512(qs + 64 * s);
