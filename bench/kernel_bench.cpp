@@ -10,6 +10,7 @@
 //   --packed: time the matrices repacked by pack_weights_x16 (what the engine runs) where the
 //             ISA has a packed kernel; "packed": true in the output.
 //   --quick: only n = 1 and the three main shapes (no 151936-row Q8_0), shorter timing.
+//   --shape ROWSxCOLS: only this shape (e.g. 151936x1536, the 1.5B's output projection).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,6 +50,7 @@ struct Args {
   bool quick = false;
   bool hot = false;  // no rotation: the matrix stays cache-resident (kernel compute speed)
   bool packed = false;  // also time the load-time repack (pack_weights_x16) where one exists
+  int64_t rows = 0, cols = 0;  // --shape: only this one
 };
 
 Args parse(int argc, char** argv) {
@@ -70,6 +72,11 @@ Args parse(int argc, char** argv) {
       a.n = std::stoll(next());
     else if (s == "--threads")
       a.threads = std::stoi(next());
+    else if (s == "--shape") {
+      const std::string v = next();
+      a.rows = std::stoll(v);
+      a.cols = std::stoll(v.substr(v.find('x') + 1));
+    }
   }
   return a;
 }
@@ -116,6 +123,7 @@ int main(int argc, char** argv) {
                             GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K,
                             GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16};
   std::vector<Shape> shapes = {{576, 1536}, {896, 4864}, {4864, 896}};
+  if (args.rows > 0) shapes = {{args.rows, args.cols}};
   const std::vector<int64_t> batch =
       args.quick ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 16, 512};
   const size_t arena_bytes = size_t{640} << 20;
@@ -229,7 +237,7 @@ int main(int argc, char** argv) {
 
   for (GgmlType type : types)
     for (Shape sh : shapes) run_type_shape(type, sh);
-  if (!args.quick) run_type_shape(GgmlType::Q8_0, {151936, 896});
+  if (!args.quick && args.rows == 0) run_type_shape(GgmlType::Q8_0, {151936, 896});
   std::printf("\n  ]\n}\n");
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "engine/kernels/cpu_features.h"
 
 #include <atomic>
+#include <cstdlib>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -47,9 +48,24 @@ IsaLevel detected_isa() {
   return level;
 }
 
+namespace {
+// TOOLGATE_ISA=scalar|avx2 caps the dispatch for the whole process (e.g. engine_bench on the
+// AVX2 path of an AVX-512 host). A level this CPU lacks, or anything else, is ignored.
+IsaLevel default_isa() {
+  static const IsaLevel level = [] {
+    const char* e = std::getenv("TOOLGATE_ISA");
+    for (IsaLevel l : {IsaLevel::Scalar, IsaLevel::Avx2}) {
+      if (e && isa_name(l) == e && static_cast<int>(l) <= static_cast<int>(detected_isa())) return l;
+    }
+    return detected_isa();
+  }();
+  return level;
+}
+}  // namespace
+
 IsaLevel active_isa() {
   const int forced = g_forced.load(std::memory_order_relaxed);
-  return forced >= 0 ? static_cast<IsaLevel>(forced) : detected_isa();
+  return forced >= 0 ? static_cast<IsaLevel>(forced) : default_isa();
 }
 
 std::string_view isa_name(IsaLevel level) {

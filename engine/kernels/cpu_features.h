@@ -12,12 +12,12 @@ enum class IsaLevel : int {
 };
 
 IsaLevel detected_isa();  // best level this CPU (and OS) supports
-IsaLevel active_isa();    // level the kernels use now (detected unless forced)
+IsaLevel active_isa();    // level the kernels use now: detected, or lower if forced / TOOLGATE_ISA
 std::string_view isa_name(IsaLevel level);
 
 // Test/bench hook: make the kernels use `level`. Throws std::invalid_argument when the CPU
 // lacks it. Not meant to be flipped while kernels run on other threads.
 void force_isa(IsaLevel level);
-void reset_isa();  // back to detected_isa()
+void reset_isa();  // back to detected_isa() (or the level TOOLGATE_ISA names)
 
 }  // namespace toolgate::engine

@@ -174,13 +174,18 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 }
 
 namespace {
+// Q4_0 / Q5_0 / Q8_0: w = d * u + k * d with a fixed k, so the packed block stores only d.
+bool has_implied_offset(GgmlType t) {
+  return t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q8_0;
+}
 // Bytes per 16 rows x 32 columns (K-quants: an eighth of their 256-column record).
 size_t packed_block_bytes_x16(GgmlType t) {
-  if (t == GgmlType::Q4_K) return 2368 / 8;
+  if (t == GgmlType::Q4_K) return 2304 / 8;
   if (t == GgmlType::Q6_K) return 3392 / 8;
-  if (t == GgmlType::Q8_0) return 64 + 8 * 64;
-  if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return 64 + 4 * 64 + 64;
-  return 64 + 4 * 64;
+  const size_t header = has_implied_offset(t) ? 32 : 64;
+  if (t == GgmlType::Q8_0) return header + 8 * 64;
+  if (t == GgmlType::Q5_0 || t == GgmlType::Q5_1) return header + 4 * 64 + 64;
+  return header + 4 * 64;
 }
 }  // namespace
 
@@ -244,15 +249,24 @@ KSuper read_q6_K(const BlockQ6_K& b) {
 void pack_k_super_x16(GgmlType type, const KSuper (&rows)[16], uint8_t* dst) {
   auto* dm = reinterpret_cast<uint16_t*>(dst);
   const bool q6 = type == GgmlType::Q6_K;
-  std::memset(dst, 0, 320);
+  std::memset(dst, 0, q6 ? 320 : 256);
   for (int r = 0; r < 16; ++r) {
     const KSuper& k = rows[r];
     dm[r] = k.d;
     if (!q6) {
       dm[16 + r] = static_cast<uint16_t>(k.dmin ^ 0x8000u);  // -dmin
-      for (int j = 0; j < 8; ++j) {
-        dst[64 + 16 * j + r] = static_cast<uint8_t>(k.sc[j]);
-        dst[192 + 16 * j + r] = static_cast<uint8_t>(k.m[j]);
+      // 6-bit scales (at 64) and mins (at 160): low nibbles of chunks j and j + 4 share a byte,
+      // the top 2 bits of chunks i, i + 2, i + 4, i + 6 another (bits 0-1, 2-3, 4-5, 6-7).
+      for (int f = 0; f < 2; ++f) {
+        const int* v = f == 0 ? k.sc : k.m;
+        uint8_t* out = dst + 64 + 96 * f;
+        for (int j = 0; j < 4; ++j)
+          out[16 * j + r] = static_cast<uint8_t>((v[j] & 0xF) | (v[j + 4] & 0xF) << 4);
+        for (int i = 0; i < 2; ++i) {
+          uint8_t hi = 0;
+          for (int q = 0; q < 4; ++q) hi |= static_cast<uint8_t>((v[i + 2 * q] >> 4) << (2 * q));
+          out[64 + 16 * i + r] = hi;
+        }
       }
     } else {
       for (int j = 0; j < 16; ++j)
@@ -260,8 +274,9 @@ void pack_k_super_x16(GgmlType type, const KSuper (&rows)[16], uint8_t* dst) {
     }
   }
   const int chunk_bytes = q6 ? 384 : 256;
+  const int quants = q6 ? 320 : 256;
   for (int c = 0; c < 8; ++c) {
-    uint8_t* qs = dst + 320 + chunk_bytes * c;
+    uint8_t* qs = dst + quants + chunk_bytes * c;
     std::memset(qs, 0, static_cast<size_t>(chunk_bytes));
     for (int r = 0; r < 16; ++r) {
       const uint8_t* u = rows[r].u + 32 * c;
@@ -310,6 +325,7 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
   const auto* src = static_cast<const uint8_t*>(w.data);
   const int parts = w.type == GgmlType::Q8_0 ? 8 : 4;
   const size_t block_bytes = packed_block_bytes_x16(w.type);
+  const size_t header = has_implied_offset(w.type) ? 32 : 64;
   for (int64_t g = 0; g < w.rows / 16; ++g) {
     for (int64_t c = 0; c < nc; ++c, dst += block_bytes) {
       uint64_t masks[8] = {};  // Q5: bit 4r+i of mask s (s < 4: low nibbles, else high)
@@ -320,17 +336,15 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
         uint8_t q8[32];
         if (w.type == GgmlType::Q8_0) {
           const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + c;
-          dm[r] = b->d;
-          dm[16 + r] = f32_to_fp16(-128.0f * fp16_to_f32(b->d));
+          dm[r] = b->d;  // offset -128 d implied
           for (int j = 0; j < 32; ++j) q8[j] = static_cast<uint8_t>(b->qs[j] ^ 0x80);  // + 128
           qs = q8;
         } else if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1) {
           uint32_t qh;
           if (w.type == GgmlType::Q5_0) {
-            // w = d * (u - 16) = d * u + (-16 d), exact in fp16 like Q4_0's -8 d.
+            // w = d * (u - 16) = d * u + (-16 d); the kernel forms -16 d (exact in f32).
             const auto* b = reinterpret_cast<const BlockQ5_0*>(row) + c;
             dm[r] = b->d;
-            dm[16 + r] = f32_to_fp16(-16.0f * fp16_to_f32(b->d));
             std::memcpy(&qh, b->qh, 4);
             qs = b->qs;
           } else {
@@ -353,17 +367,15 @@ void pack_weights_x16(const WeightView& w, uint8_t* dst) {
           dm[16 + r] = b->m;
           qs = b->qs;
         } else {
-          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d); -8 d is exact in fp16 unless it
-          // overflows, which no real scale does.
+          // Q4_0: w = d * (nibble - 8) = d * nibble + (-8 d), -8 d formed by the kernel.
           const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + c;
           dm[r] = b->d;
-          dm[16 + r] = f32_to_fp16(-8.0f * fp16_to_f32(b->d));
           qs = b->qs;
         }
-        for (int s = 0; s < parts; ++s) std::memcpy(dst + 64 + 64 * s + 4 * r, qs + 4 * s, 4);
+        for (int s = 0; s < parts; ++s) std::memcpy(dst + header + 64 * s + 4 * r, qs + 4 * s, 4);
       }
       if (w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1)
-        std::memcpy(dst + 64 + 4 * 64, masks, sizeof(masks));
+        std::memcpy(dst + header + 4 * 64, masks, sizeof(masks));
     }
   }
 }

@@ -63,7 +63,8 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 
 // Load-time repack for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q4_K/Q6_K (the AVX-512 VNNI path): rows in groups of 16, each group
 // block-major; per 32-column block 16 fp16 scales d, 16 fp16 offsets m (w = d * u + m with u
-// unsigned), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
+// unsigned; Q4_0 / Q5_0 / Q8_0 store no m: it is -8 d / -16 d / -128 d, formed by the kernel, so
+// the packed stream is exactly as long as the GGUF one), then the quants: Q4: 4 x 64 bytes where bytes 4r..4r+3 of part s are row r's
 // qs[4s..4s+3] (nibbles as stored); Q5: the Q4 parts, then 8 x 64-bit masks (4 for the low
 // nibbles, 4 for the high ones) whose bit b sets bit 4 of byte b of that part; Q8_0: 8 x 64
 // bytes like the Q4 parts, each byte + 128 (m = -128 d).
@@ -71,10 +72,11 @@ void matmul_multi(std::span<const MatmulTarget> targets, const float* x, int64_t
 // 8 dot instructions per 16 rows instead of 16 dots + 16 converts + 16 broadcasts + horizontal
 // sums per activation row.
 // Q4_K / Q6_K (cols % 256 == 0): one record per 16 rows x 256 columns (a super-block):
-//   Q4_K, 2368 bytes: 16 fp16 d, 16 fp16 -dmin, then per 32-column chunk k the 16 rows' 6-bit
-//     scales as bytes (64 + 16k) and mins (192 + 16k), then 8 x 256 bytes of Q4 parts as above
-//     (low nibble = element j, high = element j + 16 of the chunk);
-//     w = d * sc * u + (-dmin) * m.
+//   Q4_K, 2304 bytes (as many as the GGUF rows): 16 fp16 d, 16 fp16 -dmin, the 16 rows' 6-bit
+//     scales of the 8 chunks at 64 (byte 16j + r: low nibbles of chunks j and j + 4; byte
+//     64 + 16i + r: top 2 bits of chunks i, i + 2, i + 4, i + 6 at bits 0-1, 2-3, 4-5, 6-7), the
+//     mins the same way at 160, then 8 x 256 bytes of Q4 parts as above (low nibble = element j,
+//     high = element j + 16 of the chunk); w = d * sc * u + (-dmin) * m.
 //   Q6_K, 3392 bytes: 16 fp16 d, 32 zero bytes, the int8 scales of chunk k's elements 0-15 at
 //     64 + 32k and of 16-31 at 64 + 32k + 16 (16 rows each), then per chunk 256 bytes of Q4
 //     parts (the low 4 bits) + 64 bytes whose bits 2s..2s+1 are the top 2 bits of the lo part s

@@ -1,6 +1,7 @@
 #include "engine/model/transformer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -115,6 +116,16 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
   }
   const int T = static_cast<int>(tok_ids_.size());
   if (T == 0) return;
+  using ProfileClock = std::chrono::steady_clock;
+  ProfileClock::time_point lap;
+  if (profile_) lap = ProfileClock::now();
+  // Charges the time since the previous boundary to phase p (only with a profile attached).
+  auto phase_done = [&](StepProfile::Phase p) {
+    if (!profile_) return;
+    const auto now = ProfileClock::now();
+    profile_->seconds[p] += std::chrono::duration<double>(now - lap).count();
+    lap = now;
+  };
   if (T > max_tokens_ || static_cast<int>(logit_rows_.size()) > max_logit_rows_)
     throw std::length_error("batch exceeds the transformer's step budget");
 
@@ -132,12 +143,14 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
       rope_sin_[static_cast<size_t>(t) * half + i] = std::sin(theta);
     }
   }
+  phase_done(StepProfile::Embed);
 
   const int QD = hp_.q_dim(), KD = hp_.kv_dim(), F = hp_.n_ff, HD = hp_.head_dim;
   for (int l = 0; l < hp_.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     // Attention block.
     per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.attn_norm, D, hp_.rms_eps); });
+    phase_done(StepProfile::AttnNorm);
     const MatmulTarget qkv[] = {{L.wq, q_.data()}, {L.wk, k_.data()}, {L.wv, v_.data()}};
     matmul_multi(qkv, xb_.data(), T, pool_, scratch_);
     if (!lora_runs_.empty()) {
@@ -146,6 +159,7 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
                                   {LoraTarget::V, xb_.data(), D, v_.data(), KD}};
       lora_.apply(lora_runs_, l, p, pool_);
     }
+    phase_done(StepProfile::Qkv);
     per_token(T, [&](int t, int) {
       float* q = &q_[size_t(t) * QD];
       float* k = &k_[size_t(t) * KD];
@@ -165,17 +179,23 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
         else ops::rope_half_split(k + h * HD, c, s, hp_.rope_dim, HD);
       }
     });
+    phase_done(StepProfile::RopeBias);
     store_kv(l, batch, kv);
+    phase_done(StepProfile::KvStore);
     attention(l, batch, kv);
+    phase_done(StepProfile::Attention);
     matmul(L.wo, att_.data(), T, xb_.data(), pool_, scratch_);
     if (!lora_runs_.empty()) {
       const LoraProjection p[] = {{LoraTarget::O, att_.data(), QD, xb_.data(), D}};
       lora_.apply(lora_runs_, l, p, pool_);
     }
+    phase_done(StepProfile::Wo);
     per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
+    phase_done(StepProfile::Residual);
 
     // MLP block (SwiGLU).
     per_token(T, [&](int t, int) { ops::rmsnorm(&xb_[size_t(t) * D], &x_[size_t(t) * D], L.ffn_norm, D, hp_.rms_eps); });
+    phase_done(StepProfile::FfnNorm);
     const MatmulTarget gate_up[] = {{L.w_gate, gate_.data()}, {L.w_up, up_.data()}};
     matmul_multi(gate_up, xb_.data(), T, pool_, scratch_);
     if (!lora_runs_.empty()) {
@@ -183,20 +203,26 @@ void Transformer::forward(std::span<const BatchSeq> batch, KvStore& kv, float* l
                                   {LoraTarget::Up, xb_.data(), D, up_.data(), F}};
       lora_.apply(lora_runs_, l, p, pool_);
     }
+    phase_done(StepProfile::GateUp);
     pool_.run(T, [&](int t, int) { ops::silu_mul(&gate_[size_t(t) * F], &up_[size_t(t) * F], F); });
+    phase_done(StepProfile::SiluMul);
     matmul(L.w_down, gate_.data(), T, xb_.data(), pool_, scratch_);
     if (!lora_runs_.empty()) {
       const LoraProjection p[] = {{LoraTarget::Down, gate_.data(), F, xb_.data(), D}};
       lora_.apply(lora_runs_, l, p, pool_);
     }
+    phase_done(StepProfile::Down);
     per_token(T, [&](int t, int) { ops::add(&x_[size_t(t) * D], &xb_[size_t(t) * D], D); });
+    phase_done(StepProfile::Residual);
   }
 
+  if (profile_) ++profile_->steps;
   const int R = static_cast<int>(logit_rows_.size());
   if (R == 0) return;
   for (int r = 0; r < R; ++r)
     ops::rmsnorm(&xl_[size_t(r) * D], &x_[size_t(logit_rows_[r]) * D], w_.output_norm, D, hp_.rms_eps);
   matmul(w_.output, xl_.data(), R, logits, pool_, scratch_);
+  phase_done(StepProfile::Output);
 }
 
 void Transformer::store_kv(int layer, std::span<const BatchSeq> batch, KvStore& kv) {

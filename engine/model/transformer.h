@@ -28,6 +28,18 @@ struct BatchSeq {
   const LoraAdapter* adapter = nullptr;
 };
 
+// Wall time of a step's phases summed over forward() calls while attached (set_profile): where a
+// decode step's time goes, matmuls by projection vs the serial parts between them.
+struct StepProfile {
+  enum Phase { Embed, AttnNorm, Qkv, RopeBias, KvStore, Attention, Wo, FfnNorm, GateUp, SiluMul, Down,
+               Residual, Output, kPhases };
+  static constexpr const char* kNames[kPhases] = {"embed",  "attn_norm", "qkv",     "rope_bias", "kv_store",
+                                                  "attention", "wo",     "ffn_norm", "gate_up",  "silu_mul",
+                                                  "down",   "residual",  "output"};
+  double seconds[kPhases] = {};
+  int64_t steps = 0;
+};
+
 class Transformer {
  public:
   // Buffers are sized once for at most max_tokens tokens per step and max_logit_rows logit rows.
@@ -58,6 +70,10 @@ class Transformer {
     std::vector<float> key_mean, key_rms, value_rms;
   };
   KvStats kv_stats(std::span<const int32_t> tokens);
+
+  // Attaches (nullptr: detaches) a profile that every later forward() adds its phase times to.
+  // Off by default: then each phase boundary costs one branch.
+  void set_profile(StepProfile* p) { profile_ = p; }
 
   int max_tokens() const { return max_tokens_; }
   int max_logit_rows() const { return max_logit_rows_; }
@@ -108,6 +124,7 @@ class Transformer {
   std::vector<float> q_scaled_;     // (threads, head_dim) a query times the key scales
   std::vector<LoraRowRun> lora_runs_;  // this step's rows that run under an adapter
   LoraApplier lora_;
+  StepProfile* profile_ = nullptr;
 };
 
 }  // namespace toolgate::engine

@@ -1,8 +1,13 @@
 #include "engine/model/weights.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "engine/gguf.h"
 
@@ -53,24 +58,60 @@ Weights Weights::from_gguf(const GgufFile& f, const HParams& hp) {
   }
   const char* no_repack = std::getenv("TOOLGATE_NO_REPACK");
   if (!no_repack || !*no_repack || *no_repack == '0') {
-    auto pack = [&w, &f](WeightView& v) {
-      const size_t bytes = packed_size_x16(v);
-      if (bytes == 0) return;
-      auto* p = static_cast<uint8_t*>(::operator new[](bytes, std::align_val_t(64)));
-      w.packed_storage.emplace_back(p);
-      pack_weights_x16(v, p);
-      v.packed = p;
-      // The kernels read only the packed copy from now on; without this the original stays
-      // resident too (+115 MB for SmolLM2-135M, +450 MB for Qwen2.5-0.5B). A tied embedding
-      // table faults back in just the rows that tokens look up.
-      f.release_pages(v.data, ggml_row_size(v.type, v.cols) * static_cast<size_t>(v.rows));
-    };
+    std::vector<WeightView*> views;
     for (LayerWeights& l : w.layers) {
-      for (WeightView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*v);
+      for (WeightView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) views.push_back(v);
     }
-    pack(w.output);
+    views.push_back(&w.output);
+    auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
+    size_t total = 0;
+    for (const WeightView* v : views) total += padded(packed_size_x16(*v));
+    if (total > 0) {
+      w.packed_storage = Weights::PackedArena(total);
+      uint8_t* p = w.packed_storage.base;
+      for (WeightView* v : views) {
+        const size_t bytes = packed_size_x16(*v);
+        if (bytes == 0) continue;
+        pack_weights_x16(*v, p);
+        v->packed = p;
+        p += padded(bytes);
+        // The kernels read only the packed copy from now on; without this the original stays
+        // resident too (+115 MB for SmolLM2-135M, +450 MB for Qwen2.5-0.5B). A tied embedding
+        // table faults back in just the rows that tokens look up.
+        f.release_pages(v->data, ggml_row_size(v->type, v->cols) * static_cast<size_t>(v->rows));
+      }
+    }
   }
   return w;
+}
+
+Weights::PackedArena::PackedArena(size_t n) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t len = (n + kHuge - 1) / kHuge * kHuge;
+  // Map 2 MiB more and trim to a 2 MiB aligned start: huge pages cover only aligned stretches.
+  void* m = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  auto* raw = static_cast<uint8_t*>(m);
+  const size_t head = (kHuge - reinterpret_cast<uintptr_t>(raw) % kHuge) % kHuge;
+  if (head) ::munmap(raw, head);
+  if (kHuge - head) ::munmap(raw + head + len, kHuge - head);
+  base = raw + head;
+  bytes = len;
+  // Advice only: without THP support the arena is plain 4 KiB pages.
+  ::madvise(base, len, MADV_HUGEPAGE);
+}
+
+Weights::PackedArena& Weights::PackedArena::operator=(PackedArena&& o) noexcept {
+  if (this != &o) {
+    if (base) ::munmap(base, bytes);
+    base = std::exchange(o.base, nullptr);
+    bytes = std::exchange(o.bytes, 0);
+  }
+  return *this;
+}
+
+Weights::PackedArena::~PackedArena() {
+  if (base) ::munmap(base, bytes);
 }
 
 }  // namespace toolgate::engine

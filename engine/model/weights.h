@@ -33,13 +33,24 @@ struct Weights {
   WeightView output;         // (n_vocab, n_embd); the embedding itself when tied
   std::vector<LayerWeights> layers;
 
-  // Load-time repacks of Q4_0/Q4_1 matrices for the active ISA's fastest kernel (the views'
-  // `packed` point here). Skipped when TOOLGATE_NO_REPACK is set to a non-empty value
-  // other than 0 (A/B measurements).
-  struct AlignedDelete {
-    void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  // Load-time repacks (pack_weights_x16) for the active ISA's fastest kernel, all in one
+  // anonymous mapping (the views' `packed` point into it). Skipped when TOOLGATE_NO_REPACK is
+  // set to a non-empty value other than 0 (A/B measurements).
+  // The mapping asks for transparent huge pages (MADV_HUGEPAGE; the usual THP mode "madvise"
+  // gives none otherwise): a decode step streams every packed byte once, and with 4 KiB pages
+  // that is a TLB miss every 4 KiB of a ~1 GB stream.
+  struct PackedArena {
+    uint8_t* base = nullptr;
+    size_t bytes = 0;
+    PackedArena() = default;
+    explicit PackedArena(size_t n);
+    PackedArena(PackedArena&& o) noexcept : base(o.base), bytes(o.bytes) { o.base = nullptr; o.bytes = 0; }
+    PackedArena& operator=(PackedArena&& o) noexcept;
+    PackedArena(const PackedArena&) = delete;
+    PackedArena& operator=(const PackedArena&) = delete;
+    ~PackedArena();
   };
-  std::vector<std::unique_ptr<uint8_t[], AlignedDelete>> packed_storage;
+  PackedArena packed_storage;
 
   // Looks up every tensor and checks its shape and type; throws naming the offending tensor.
   static Weights from_gguf(const GgufFile& file, const HParams& hp);
