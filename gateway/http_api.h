@@ -82,7 +82,7 @@ class HttpApi {
   HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
   // A started completion by a named key: its model list and rate limits (key_policy.h).
   void apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const;
-  HttpResponse admin_reload(const HttpRequest& request) const;
+  HttpResponse admin_reload(const HttpRequest& request, ApiOutcome& outcome) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;

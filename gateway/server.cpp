@@ -149,7 +149,8 @@ void Server::run() {
       hangup->async_wait([this](boost::system::error_code ec, int) {
         if (ec) return;
         spdlog::info("SIGHUP received: reloading the config");
-        impl_->reload();
+        // On a worker thread, as POST /admin/reload: a reload may load models for seconds.
+        net::post(impl_->workers.get_executor(), [reload = impl_->reload] { reload(); });
         impl_->arm_hangup();
       });
     };
