@@ -167,24 +167,31 @@ HttpResponse HttpApi::admin_reload(const HttpRequest& req, ApiOutcome& outcome) 
     return e.to_response();
   }
   std::function<std::vector<std::string>()> reload;
+  std::function<void(std::function<void()>)> post;
   {
     std::lock_guard lock(mu_);
     reload = reload_;
+    post = post_reload_;
   }
   if (!reload) return ApiError::route_not_found("POST", "/admin/reload").to_response();
-  // A reload may load models (seconds per GGUF): it runs on a worker thread, never on the
-  // I/O thread that would otherwise stall every connection it serves.
+  // A reload may load models (seconds per GGUF): it runs off the I/O threads (on the server's
+  // reload thread), which would otherwise stall every connection they serve.
   outcome.action = DeferredResponse{[reload = std::move(reload)] {
-    std::vector<std::string> problems = reload();
-    nlohmann::json body = {{"reloaded", problems.empty()}, {"errors", problems}};
-    return json_response(problems.empty() ? 200 : 400, body.dump());
-  }};
+                                      std::vector<std::string> problems = reload();
+                                      nlohmann::json body = {{"reloaded", problems.empty()},
+                                                             {"errors", problems}};
+                                      return json_response(problems.empty() ? 200 : 400,
+                                                           body.dump());
+                                    },
+                                    std::move(post)};
   return {};
 }
 
-void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload,
+                                 std::function<void(std::function<void()>)> post) {
   std::lock_guard lock(mu_);
   reload_ = std::move(reload);
+  post_reload_ = std::move(post);
 }
 
 HttpResponse HttpApi::metrics_response() const {

@@ -272,7 +272,8 @@ int main(int argc, char** argv) {
       publish();
     }
     if (bar_on_terminal) spdlog::set_pattern(kTextLogPattern);
-    // Live reload (SIGHUP, POST /admin/reload), on a worker thread: re-read and check the whole
+    // Live reload (SIGHUP, POST /admin/reload), on the server's reload thread (one at a time;
+    // reload_mu guards `running` and `current` all the same): re-read and check the whole
     // config, load added and changed local models, then swap the catalog, pools and keys at
     // once (config_reload.h). In-flight requests keep the catalog, engines and keys they
     // started with.
