@@ -155,7 +155,7 @@ void HttpApi::apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) 
   };
 }
 
-HttpResponse HttpApi::admin_reload(const HttpRequest& req) const {
+HttpResponse HttpApi::admin_reload(const HttpRequest& req, ApiOutcome& outcome) const {
   if (auto err = auth_.check(req.header("Authorization"))) return err->to_response();
   auto [keys, key] = auth_.identify(req.header("Authorization"));
   if (!keys || !key || !keys->admin(*key)) {
@@ -167,19 +167,31 @@ HttpResponse HttpApi::admin_reload(const HttpRequest& req) const {
     return e.to_response();
   }
   std::function<std::vector<std::string>()> reload;
+  std::function<void(std::function<void()>)> post;
   {
     std::lock_guard lock(mu_);
     reload = reload_;
+    post = post_reload_;
   }
   if (!reload) return ApiError::route_not_found("POST", "/admin/reload").to_response();
-  std::vector<std::string> problems = reload();
-  nlohmann::json body = {{"reloaded", problems.empty()}, {"errors", problems}};
-  return json_response(problems.empty() ? 200 : 400, body.dump());
+  // A reload may load models (seconds per GGUF): it runs off the I/O threads (on the server's
+  // reload thread), which would otherwise stall every connection they serve.
+  outcome.action = DeferredResponse{[reload = std::move(reload)] {
+                                      std::vector<std::string> problems = reload();
+                                      nlohmann::json body = {{"reloaded", problems.empty()},
+                                                             {"errors", problems}};
+                                      return json_response(problems.empty() ? 200 : 400,
+                                                           body.dump());
+                                    },
+                                    std::move(post)};
+  return {};
 }
 
-void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload) {
+void HttpApi::set_reload_handler(std::function<std::vector<std::string>()> reload,
+                                 std::function<void(std::function<void()>)> post) {
   std::lock_guard lock(mu_);
   reload_ = std::move(reload);
+  post_reload_ = std::move(post);
 }
 
 HttpResponse HttpApi::metrics_response() const {
@@ -216,7 +228,7 @@ HttpResponse HttpApi::route(const HttpRequest& req, ApiOutcome& outcome) const {
   }
   if (path == "/admin/reload") {
     if (method != "POST") return method_not_allowed(req, "POST");
-    return admin_reload(req);
+    return admin_reload(req, outcome);
   }
   if (path == "/metrics") {
     if (method != "GET" && method != "HEAD") return method_not_allowed(req, "GET, HEAD");

@@ -65,7 +65,9 @@ class HttpApi {
   void set_metrics_auth(bool on) { metrics_auth_ = on; }  // /metrics needs an API key
   // POST /admin/reload (admin keys only) calls it: the problems that kept the old config, or
   // none. Also used for SIGHUP (server.h).
-  void set_reload_handler(std::function<std::vector<std::string>()> reload);
+  // `post` runs a task where reloads run (null: a worker thread).
+  void set_reload_handler(std::function<std::vector<std::string>()> reload,
+                          std::function<void(std::function<void()>)> post = nullptr);
   const ApiKeyAuth& auth() const { return auth_; }
   std::shared_ptr<const ModelCatalog> catalog() const;
 
@@ -82,7 +84,7 @@ class HttpApi {
   HttpResponse route_ollama(const HttpRequest& request, ApiOutcome& outcome) const;
   // A started completion by a named key: its model list and rate limits (key_policy.h).
   void apply_key_policy(const HttpRequest& request, ApiOutcome& outcome) const;
-  HttpResponse admin_reload(const HttpRequest& request) const;
+  HttpResponse admin_reload(const HttpRequest& request, ApiOutcome& outcome) const;
 
   ApiKeyAuth auth_;
   CorsPolicy cors_;
@@ -92,6 +94,7 @@ class HttpApi {
   bool web_ui_ = false;
   bool metrics_auth_ = false;
   std::function<std::vector<std::string>()> reload_;  // guarded by mu_
+  std::function<void(std::function<void()>)> post_reload_;  // guarded by mu_
   mutable std::mutex mu_;
   std::shared_ptr<const ModelCatalog> catalog_;
 };

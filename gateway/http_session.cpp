@@ -271,7 +271,8 @@ class BasicHttpSession : public HttpSession, public ResponseSink {
     // pending), as a job does through its sink.
     auto gate = ctx_.gate;
     auto ex = stream_.get_executor();
-    ctx_.post_blocking([run = std::move(deferred.run), gate, ex, self = shared_self(), head] {
+    auto post = deferred.post ? std::move(deferred.post) : ctx_.post_blocking;
+    post([run = std::move(deferred.run), gate, ex, self = shared_self(), head] {
       HttpResponse r;
       try {
         r = run();

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -25,6 +27,8 @@
 #include "gateway/export_command.h"
 #include "gateway/merge_lora_command.h"
 #include "gateway/load_progress.h"
+#include "gateway/local_models.h"
+#include "gateway/engine_reaper.h"
 #include "gateway/options.h"
 #include "gateway/registry_toolbox.h"
 #include "gateway/server.h"
@@ -74,51 +78,6 @@ gw::ServerOptions server_options(const cfg::Config& c) {
   o.access_log = c.logging.access_log;
   o.web_ui = s.web_ui;
   return o;
-}
-
-eng::EngineOptions engine_options(const cfg::Config& c, const cfg::ModelConfig& m) {
-  const cfg::EngineSettings& e = cfg::engine_settings_for(c, m);
-  eng::EngineOptions o;
-  o.threads = e.threads;
-  o.kv_budget_bytes = e.kv_budget_bytes.value_or(0);
-  o.kv_budget_fraction = e.kv_budget_fraction;
-  o.block_size = e.block_size;
-  o.kv_dtype = e.kv_dtype == "int8"   ? eng::KvDtype::Int8
-               : e.kv_dtype == "int4" ? eng::KvDtype::Int4
-                                      : eng::KvDtype::F16;
-  o.max_num_seqs = e.max_num_seqs;
-  o.max_tokens_per_step = e.max_tokens_per_step;
-  o.prefix_caching = e.prefix_caching;
-  o.kv_preallocate = e.kv_preallocate;
-  o.context_length = m.context_length;
-  o.max_waiting = std::max(o.max_waiting, c.server.max_queue + c.server.max_concurrent_requests);
-  for (const auto& a : m.adapters) o.adapters.push_back({a.id, a.path, static_cast<float>(a.scale)});
-  const std::string mode = cfg::speculative_mode(m);
-  using Mode = eng::SpeculativeOptions::Mode;
-  o.speculative.mode = mode == "ngram" ? Mode::Ngram : mode == "draft" ? Mode::Draft : Mode::Off;
-  o.speculative.max_k = m.speculative.max_k;
-  o.speculative.ngram_min = m.speculative.ngram_min;
-  o.speculative.ngram_max = m.speculative.ngram_max;
-  // The validator made sure `draft` names a local model of this config.
-  for (const cfg::ModelConfig& d : c.models)
-    if (!m.draft.empty() && d.id == m.draft) o.speculative.draft_model = d.path;
-  return o;
-}
-
-gw::SamplingDefaults sampling_defaults(const cfg::SamplingDefaults& s) {
-  gw::SamplingDefaults d;
-  auto f = [](const std::optional<double>& v) {
-    return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
-  };
-  d.temperature = f(s.temperature);
-  d.top_p = f(s.top_p);
-  d.min_p = f(s.min_p);
-  d.repetition_penalty = f(s.repetition_penalty);
-  d.presence_penalty = f(s.presence_penalty);
-  d.frequency_penalty = f(s.frequency_penalty);
-  d.top_k = s.top_k;
-  d.max_tokens = s.max_tokens;
-  return d;
 }
 
 // spdlog's default pattern, spelled out so it can be restored.
@@ -212,7 +171,7 @@ int main(int argc, char** argv) {
     if (!m.upstream) continue;
     try {
       upstream_models.push_back(
-          gw::make_upstream_served_model(m, sampling_defaults(m.sampling), unix_now()));
+          gw::make_upstream_served_model(m, gw::sampling_defaults(m.sampling), unix_now()));
     } catch (const std::exception& e) {
       spdlog::critical("toolgate: {}", e.what());
       return 2;
@@ -248,7 +207,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::vector<std::unique_ptr<eng::Engine>> engines;
+  // Engines are shared by the catalogs that serve them (and so by in-flight requests); the
+  // reaper destroys released ones off their own thread. Declared before everything that holds
+  // engines, so it is destroyed last.
+  gw::EngineReaper reaper;
+  struct RunningLocal {
+    std::shared_ptr<eng::Engine> engine;
+    gw::LocalEngineSpec spec;  // what it was loaded from
+    int64_t created = 0;       // kept across reloads: /v1/models shows when it was loaded
+  };
+  std::map<std::string, RunningLocal> running;  // local models by id; changed only by reloads
   int rc = 0;
   try {
     gw::ServerOptions options = server_options(config);
@@ -257,16 +225,14 @@ int main(int argc, char** argv) {
     server.start();  // /health answers 503 while the models load
     // Models become available one by one, in config order: upstream ones at once, local ones as
     // each finishes loading. Until then, requests naming them get 503 model_loading.
-    std::vector<std::optional<gw::ServedModel>> slots(config.models.size());
-    // The LoRA adapters of model i, each its own model id on model i's engine.
-    std::vector<std::vector<gw::ServedModel>> adapter_slots(config.models.size());
+    // Slot i: model i served (a local one with one more per LoRA adapter), once ready.
+    std::vector<std::optional<std::vector<gw::ServedModel>>> slots(config.models.size());
     auto publish = [&] {
       std::vector<gw::ServedModel> ready;
       std::vector<std::string> loading;
       for (size_t i = 0; i < slots.size(); ++i) {
         if (slots[i]) {
-          ready.push_back(*slots[i]);
-          ready.insert(ready.end(), adapter_slots[i].begin(), adapter_slots[i].end());
+          ready.insert(ready.end(), slots[i]->begin(), slots[i]->end());
         } else {
           loading.push_back(config.models[i].id);
           loading.insert(loading.end(), config.models[i].aliases.begin(),
@@ -288,7 +254,7 @@ int main(int argc, char** argv) {
         spdlog::info("model '{}' is forwarded to a pool of {} ({}) as '{}'", m.id,
                      m.upstream->members.size(), m.upstream->policy, m.upstream->model);
       }
-      slots[i] = std::move(*next_upstream++);
+      slots[i] = std::vector<gw::ServedModel>{std::move(*next_upstream++)};
     }
     publish();
     // A progress bar on a terminal (the default logger writes to stdout); nothing otherwise.
@@ -299,76 +265,18 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < config.models.size(); ++i) {
       const auto& m = config.models[i];
       if (m.upstream) continue;
-      spdlog::info("loading model '{}' from {}", m.id, m.path);
-      auto started = std::chrono::steady_clock::now();
-      eng::EngineOptions options = engine_options(config, m);
-      gw::LoadProgressBar bar(m.id, stdout, bar_on_terminal);
-      options.on_load_progress = [&bar](const eng::LoadProgress& p) { bar.update(p); };
-      try {
-        engines.push_back(eng::Engine::create(m.path, options));
-      } catch (const std::exception& e) {
-        if (m.draft.empty()) throw;
-        throw std::runtime_error("model '" + m.id + "' with draft model '" + m.draft +
-                                 "': " + e.what());
-      }
-      bar.finish();
-      eng::Engine& engine = *engines.back();
-      gw::ServedModel sm;
-      sm.id = m.id;
-      sm.aliases = m.aliases;
-      sm.engine = &engine;
-      std::optional<std::string> template_override;
-      if (!m.chat_template.empty()) template_override = m.chat_template;
-      if (!m.chat_template_file.empty())
-        template_override = gw::read_text_file(m.chat_template_file);
-      sm.renderer = gw::make_chat_template_renderer(engine, template_override);
-      sm.tool_syntax = gw::make_tool_call_syntax(
-          engine,
-          m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
-      sm.constraints = gw::make_reply_constraints(
-          engine,
-          m.tool_dialect.empty() ? std::nullopt : std::optional<std::string>(m.tool_dialect));
-      sm.constrain_tool_calls = m.constrain_tool_calls;
-      sm.sampling = sampling_defaults(m.sampling);
-      sm.server_tools = m.server_tools;
-      sm.created = unix_now();
-      const auto& info = engine.model();
-      spdlog::info(
-          "model '{}' ready in {:.1f} s: {} ({}, context {}, tool calls: {})", sm.id,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-          info.name, info.architecture, info.context_length,
-          !sm.tool_syntax                ? "not parsed"
-          : sm.constrain_tool_calls ? "parsed, constrained"
-                                    : "parsed");
-      // Memory: weights are mapped from the file and read in at load (page cache, shared with
-      // other processes mapping the same file); the KV arena is reserved up front.
-      const auto st = engine.stats();
-      spdlog::info("model '{}' memory: weights {:.0f} MiB ({:.1f} B params, mapped), KV cache "
-                   "{:.0f} MiB reserved ({} blocks)",
-                   sm.id, static_cast<double>(info.weight_bytes) / (1 << 20),
-                   static_cast<double>(info.n_params) / 1e9,
-                   static_cast<double>(st.kv_bytes) / (1 << 20), st.kv_blocks_total);
-      for (const auto& a : info.adapters) {
-        gw::ServedModel am = sm;
-        am.id = sm.id + ":" + a.id;
-        am.aliases.clear();
-        am.adapter = a.id;
-        am.parent = sm.id;
-        spdlog::info("model '{}': LoRA adapter {} ({:.1f} MiB, scale {})", am.id, a.path,
-                     static_cast<double>(a.bytes) / (1 << 20), a.scale);
-        adapter_slots[i].push_back(std::move(am));
-      }
-      if (options.speculative.mode != eng::SpeculativeOptions::Mode::Off)
-        spdlog::info("model '{}' speculative decoding: {}{} (up to {} tokens per step)", sm.id,
-                     cfg::speculative_mode(m), m.draft.empty() ? "" : " with '" + m.draft + "'",
-                     options.speculative.max_k);
-      slots[i] = std::move(sm);
+      gw::LoadedEngine loaded = gw::load_local_engine(config, m, reaper, stdout, bar_on_terminal);
+      const int64_t created = unix_now();
+      slots[i] = gw::serve_local_model(m, loaded.engine, created);
+      running[m.id] = {loaded.engine, std::move(loaded.spec), created};
       publish();
     }
     if (bar_on_terminal) spdlog::set_pattern(kTextLogPattern);
-    // Live reload (SIGHUP, POST /admin/reload): re-read and check the whole config, then swap
-    // upstream pools and keys; local models stay loaded (config_reload.h). In-flight requests
-    // keep the catalog and keys they started with.
+    // Live reload (SIGHUP, POST /admin/reload), on the server's reload thread (one at a time;
+    // reload_mu guards `running` and `current` all the same): re-read and check the whole
+    // config, load added and changed local models, then swap the catalog, pools and keys at
+    // once (config_reload.h). In-flight requests keep the catalog, engines and keys they
+    // started with.
     std::mutex reload_mu;
     cfg::Config current = config;
     server.set_reload_handler([&]() -> std::vector<std::string> {
@@ -378,27 +286,68 @@ int main(int argc, char** argv) {
       if (!next.ok()) {
         for (const auto& issue : next.issues) problems.push_back(issue.to_string());
       } else {
-        gw::ReloadPlan plan = gw::plan_reload(current, *next.config, &sampling_defaults);
+        const cfg::Config& nc = *next.config;
+        std::map<std::string, gw::LocalEngineSpec> running_specs;
+        for (const auto& [id, r] : running) running_specs.emplace(id, r.spec);
+        gw::ReloadPlan plan = gw::plan_reload(current, nc, running_specs, &gw::sampling_defaults);
         problems = std::move(plan.problems);
+        for (const auto& m : nc.models)
+          for (const auto& t : m.server_tools)
+            if (!registry.contains(t))
+              problems.push_back("model '" + m.id + "': server tool '" + t +
+                                 "' is neither an enabled built-in nor provided by a plugin");
+        // Added and changed local models load before anything is swapped; the old config
+        // serves meanwhile. A failed load drops what was loaded (the reaper frees it).
+        std::map<std::string, gw::LoadedEngine> loaded;
+        for (const auto& id : plan.load_local) {
+          if (!problems.empty()) break;
+          for (const auto& m : nc.models) {
+            if (m.id != id) continue;
+            try {
+              loaded.emplace(id, gw::load_local_engine(nc, m, reaper, stdout, false));
+            } catch (const std::exception& e) {
+              problems.push_back(e.what());
+            }
+          }
+        }
+        std::vector<gw::ServedModel> ready;
+        std::map<std::string, RunningLocal> next_running;
         if (problems.empty()) {
-          std::vector<gw::ServedModel> ready;
-          std::vector<std::shared_ptr<gw::UpstreamPool>> new_pools;
           auto next_upstream = plan.upstream_models.begin();
-          for (const auto& m : next.config->models) {
+          for (const auto& m : nc.models) {
             if (m.upstream) {
-              new_pools.push_back(next_upstream->upstream_pool);
               ready.push_back(std::move(*next_upstream++));
               continue;
             }
-            for (const auto& slot : slots)
-              if (slot && slot->id == m.id) ready.push_back(*slot);
+            RunningLocal r;
+            if (auto l = loaded.find(m.id); l != loaded.end()) {
+              r = {l->second.engine, l->second.spec, unix_now()};
+            } else {
+              r = running.at(m.id);  // unchanged: the same engine, settings re-applied
+            }
+            try {
+              auto served = gw::serve_local_model(m, r.engine, r.created);
+              ready.insert(ready.end(), served.begin(), served.end());
+            } catch (const std::exception& e) {
+              problems.push_back("model '" + m.id + "': " + e.what());
+            }
+            next_running.emplace(m.id, std::move(r));
           }
+        }
+        if (problems.empty()) {
+          std::vector<std::shared_ptr<gw::UpstreamPool>> new_pools;
+          for (const auto& sm : ready)
+            if (sm.upstream_pool) new_pools.push_back(sm.upstream_pool);
           server.publish_models(std::move(ready));
           server.replace_keys(std::move(plan.api_keys), std::move(plan.key_policies));
           health_checker.reset();
           health_checker = std::make_unique<gw::HealthChecker>(new_pools);
-          spdlog::info("config reloaded from {} ({} models)", next.config->source,
-                       next.config->models.size());
+          // Engines the new catalog no longer names are freed when their last request ends.
+          running = std::move(next_running);
+          spdlog::info(
+              "config reloaded from {} ({} models; local: {} kept, {} loaded, {} released)",
+              nc.source, nc.models.size(), plan.kept_local.size(), plan.load_local.size(),
+              plan.released_local.size());
           current = std::move(*next.config);
           return {};
         }
@@ -414,7 +363,7 @@ int main(int argc, char** argv) {
     rc = 1;
   }
   // The Server is gone (run() returned, or the unwind destroyed it): no engine callback can
-  // reach a session any more, so the engines may stop now.
-  for (auto& e : engines) e->shutdown();
+  // reach a session any more, so the engines may stop now (the reaper stops and frees them).
+  running.clear();
   return rc;
 }

@@ -81,11 +81,15 @@ struct SamplingDefaults {
   std::optional<int> max_tokens;
 };
 
-// One model the server answers for. The engine is owned by main(); it must outlive the Server.
+// One model the server answers for.
 struct ServedModel {
   std::string id;
   std::vector<std::string> aliases;
   engine::Engine* engine = nullptr;
+  // Keeps `engine` alive while a catalog holding this model exists, and so while any request
+  // started from that catalog runs: a live reload may drop the model (engine_reaper.h). Null
+  // when the engine's owner outlives the Server (tests).
+  std::shared_ptr<engine::Engine> engine_owner;
   std::shared_ptr<const PromptRenderer> renderer;     // chat template of this model
   std::shared_ptr<const ToolCallSyntax> tool_syntax;  // null = tool calls are not parsed
   // Constrained decoding (response_format, tool calls); null = the model cannot constrain.

@@ -39,6 +39,9 @@ struct Server::Impl {
   SessionRegistry registry;
   std::shared_ptr<PostGate> gate = std::make_shared<PostGate>();
   net::thread_pool workers;
+  // Live reloads, one at a time, on a thread of their own: loading a model takes seconds, and
+  // neither an I/O thread nor a prompt-rendering worker may wait that long.
+  net::thread_pool reloads{1};
   SessionContext context;
   std::unique_ptr<net::ssl::context> tls;  // set by start() when options.tls
 
@@ -149,7 +152,8 @@ void Server::run() {
       hangup->async_wait([this](boost::system::error_code ec, int) {
         if (ec) return;
         spdlog::info("SIGHUP received: reloading the config");
-        impl_->reload();
+        // On the reload thread, as POST /admin/reload: a reload may load models for seconds.
+        net::post(impl_->reloads.get_executor(), [reload = impl_->reload] { reload(); });
         impl_->arm_hangup();
       });
     };
@@ -180,7 +184,9 @@ void Server::run() {
 
 void Server::set_reload_handler(std::function<std::vector<std::string>()> reload) {
   impl_->reload = reload;
-  impl_->api.set_reload_handler(std::move(reload));
+  auto ex = impl_->reloads.get_executor();
+  impl_->api.set_reload_handler(std::move(reload),
+                                [ex](std::function<void()> f) { net::post(ex, std::move(f)); });
 }
 
 void Server::replace_keys(std::vector<std::string> api_keys, std::shared_ptr<KeyPolicies> named) {
@@ -227,6 +233,7 @@ void Server::stop() {
   for (auto& t : s.threads) t.join();
   s.threads.clear();
   s.workers.join();
+  s.reloads.join();  // a reload that is loading a model finishes first
   spdlog::info("server stopped");
 }
 

@@ -48,8 +48,10 @@ class Server {
 
   // `loading`: ids and aliases of configured models still loading (503 model_loading for now).
   void publish_models(std::vector<ServedModel> models, std::vector<std::string> loading = {});
-  // Live reload: SIGHUP (while run() waits) and POST /admin/reload call `reload`, which returns
-  // the problems that kept the old config (none = reloaded). Set before run().
+  // Live reload: SIGHUP (while run() waits) and POST /admin/reload call `reload` on the
+  // server's reload thread, one at a time (never on an I/O or worker thread: it may load
+  // models for seconds); it returns the problems that kept the old config (none = reloaded).
+  // Set before run().
   void set_reload_handler(std::function<std::vector<std::string>()> reload);
   // Swaps the API keys for every request from now on (in-flight ones keep theirs).
   void replace_keys(std::vector<std::string> api_keys, std::shared_ptr<KeyPolicies> named);

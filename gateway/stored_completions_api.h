@@ -20,6 +20,9 @@ namespace toolgate::gateway {
 // Blocking work whose result is the response (run on a worker thread).
 struct DeferredResponse {
   std::function<HttpResponse()> run;
+  // Where `run` runs instead, when set (live reload: its own thread, so a reload loading models
+  // for seconds never holds a worker that renders prompts).
+  std::function<void(std::function<void()>)> post;
 };
 
 using StoredCompletionsAction = std::variant<HttpResponse, DeferredResponse>;

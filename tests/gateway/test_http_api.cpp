@@ -104,6 +104,40 @@ TEST_F(ApiFixture, EveryAnswerToALimitedKeyCarriesItsLimitsButOnlyCompletionsTak
   }
 }
 
+TEST_F(ApiFixture, AdminReloadRunsOffTheIoThreadWhereTheServerPostsIt) {
+  auto policies = std::make_shared<KeyPolicies>(std::vector<NamedApiKey>{
+      {"ops", "sk-ops", {}, 0, 0, true}, {"alice", "sk-alice", {}, 0, 0, false}});
+  HttpApi api(ApiKeyAuth({}, policies), CorsPolicy({}), &metrics, &admission);
+  int reloads = 0;
+  int posted = 0;
+  api.set_reload_handler(
+      [&reloads]() -> std::vector<std::string> {
+        ++reloads;
+        return {"toolgate.yaml:3:5: models[0].path: no such file"};
+      },
+      [&posted](std::function<void()> task) {
+        ++posted;
+        task();
+      });
+  auto denied =
+      api.handle(req("POST", "/admin/reload", "", {{"Authorization", "Bearer sk-alice"}}));
+  EXPECT_EQ(response(denied).status, 403);
+
+  auto o = api.handle(req("POST", "/admin/reload", "", {{"Authorization", "Bearer sk-ops"}}));
+  auto* deferred = std::get_if<DeferredResponse>(&o.action);
+  ASSERT_NE(deferred, nullptr);
+  EXPECT_EQ(reloads, 0);  // nothing ran on the calling (I/O) thread
+  ASSERT_TRUE(deferred->post);
+  HttpResponse r;
+  deferred->post([&] { r = deferred->run(); });
+  EXPECT_EQ(posted, 1);
+  EXPECT_EQ(reloads, 1);
+  EXPECT_EQ(r.status, 400);
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["reloaded"], false);
+  EXPECT_EQ(j["errors"].size(), 1u);
+}
+
 TEST_F(ApiFixture, UnknownRouteIs404AndWrongMethodIs405) {
   auto api = make();
   auto o = api->handle(req("GET", "/v1/completions/xyz"));
