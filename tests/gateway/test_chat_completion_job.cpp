@@ -29,11 +29,12 @@ class SerialExecutor {
     cv_.notify_all();
     thread_.join();
   }
+  // Notifies under the lock: the engine thread posts a job's last step, which wakes the test,
+  // which destroys this executor; notifying after unlocking would touch cv_ after that (a race
+  // ThreadSanitizer reported on pthread_cond_destroy).
   void post(std::function<void()> f) {
-    {
-      std::lock_guard lock(mu_);
-      q_.push_back(std::move(f));
-    }
+    std::lock_guard lock(mu_);
+    q_.push_back(std::move(f));
     cv_.notify_all();
   }
 

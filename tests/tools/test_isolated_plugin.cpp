@@ -6,18 +6,18 @@
 
 #include "tools/isolated_plugin.h"
 
-// Under AddressSanitizer the host binary reserves terabytes of shadow address space (so no
-// RLIMIT_AS can be set) and reports a segfault itself, exiting with code 1 instead of dying by
-// signal 11.
-#if defined(__SANITIZE_ADDRESS__)
-#define TOOLGATE_TEST_ASAN 1
+// Under AddressSanitizer or ThreadSanitizer the host binary reserves terabytes of shadow address
+// space (so no RLIMIT_AS can be set: TSan's runtime cannot even start under one), and the
+// sanitizer reports a segfault itself, exiting with an error code instead of dying by signal 11.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TOOLGATE_TEST_SHADOW_MEMORY 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TOOLGATE_TEST_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TOOLGATE_TEST_SHADOW_MEMORY 1
 #endif
 #endif
-#ifndef TOOLGATE_TEST_ASAN
-#define TOOLGATE_TEST_ASAN 0
+#ifndef TOOLGATE_TEST_SHADOW_MEMORY
+#define TOOLGATE_TEST_SHADOW_MEMORY 0
 #endif
 
 namespace toolgate::tools {
@@ -35,7 +35,7 @@ PluginIsolation isolation() {
   PluginIsolation iso;
   iso.host_binary = TOOLGATE_SERVER_BIN;
   iso.first_backoff = 0ms;  // restart at once: the back-off is not what these tests are about
-  iso.memory_bytes = TOOLGATE_TEST_ASAN ? 0 : 512ull << 20;
+  iso.memory_bytes = TOOLGATE_TEST_SHADOW_MEMORY ? 0 : 512ull << 20;
   return iso;
 }
 
@@ -102,7 +102,7 @@ TEST(IsolatedPlugin, TheHostGetsOnlyItsSocketAndItsLimits) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.value["fds"], 4) << r.value;
   EXPECT_EQ(r.value["no_new_privs"], 1) << r.value;
-  if (!TOOLGATE_TEST_ASAN) {
+  if (!TOOLGATE_TEST_SHADOW_MEMORY) {
     EXPECT_EQ(r.value["as_limit"], 512.0 * (1 << 20)) << r.value;
   }
 }
@@ -114,7 +114,7 @@ TEST(IsolatedPlugin, ASegfaultIsAnErrorResultAndTheHostIsRestarted) {
   ToolResult r = call(registry, "fixture_crash");
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("crashed while running 'fixture_crash'"), std::string::npos) << r.error;
-  if (!TOOLGATE_TEST_ASAN) {
+  if (!TOOLGATE_TEST_SHADOW_MEMORY) {
     EXPECT_NE(r.error.find("signal 11"), std::string::npos) << r.error;
   }
   expect_echo_works(registry);
@@ -147,7 +147,7 @@ TEST(IsolatedPlugin, TheCpuLimitEndsASpinningHost) {
 }
 
 TEST(IsolatedPlugin, MemoryExhaustionEndsOnlyTheHost) {
-  if (TOOLGATE_TEST_ASAN) GTEST_SKIP() << "no address-space limit under AddressSanitizer";
+  if (TOOLGATE_TEST_SHADOW_MEMORY) GTEST_SKIP() << "no address-space limit under a sanitizer";
   ToolRegistry registry;
   PluginIsolation iso = isolation();
   iso.memory_bytes = 256ull << 20;
