@@ -79,15 +79,8 @@ class UpstreamChatJob final : public ChatCompletionJob,
   // Another member for a retry, within the request's and the pool's budgets; nothing has
   // reached the client yet when this is asked.
   std::optional<size_t> retry_member() {
-    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries)
-      return std::nullopt;
-    auto next = pool_->acquire(affinity_key_, tried_);
-    if (!next) return std::nullopt;
-    if (!pool_->try_spend_retry()) {
-      pool_->release(*next, MemberOutcome::Cancelled, 0);
-      return std::nullopt;
-    }
-    return next;
+    if (!pool_) return std::nullopt;
+    return pool_->acquire_retry(affinity_key_, tried_);
   }
 
   // Gives up the current attempt (already failed, nothing relayed) for one on `next`.

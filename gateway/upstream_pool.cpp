@@ -103,6 +103,18 @@ void UpstreamPool::release(size_t member, MemberOutcome outcome, double seconds,
   m.consecutive_failures = 0;
 }
 
+std::optional<size_t> UpstreamPool::acquire_retry(uint64_t key, const std::vector<size_t>& tried,
+                                                  Clock::time_point now) {
+  if (static_cast<int>(tried.size()) > options_.max_retries) return std::nullopt;
+  auto next = acquire(key, tried, now);
+  if (!next) return std::nullopt;
+  if (!try_spend_retry(now)) {
+    release(*next, MemberOutcome::Cancelled, 0, now);
+    return std::nullopt;
+  }
+  return next;
+}
+
 bool UpstreamPool::try_spend_retry(Clock::time_point now) {
   std::lock_guard lock(mu_);
   roll_budget(now);

@@ -78,6 +78,12 @@ class UpstreamPool {
   // Spends one retry from the pool's budget; false when the budget is used up.
   bool try_spend_retry(Clock::time_point now = Clock::now());
 
+  // A member for another attempt of a request that has asked `tried` (its first attempt
+  // included): nullopt when the request's max_retries are used, no untried member is
+  // available, or the pool's retry budget is spent. Counts the member in flight like acquire().
+  std::optional<size_t> acquire_retry(uint64_t key, const std::vector<size_t>& tried,
+                                      Clock::time_point now = Clock::now());
+
   // Why acquire() found nothing, for the 503's message.
   std::string unavailable_reason(Clock::time_point now = Clock::now()) const;
 

@@ -117,15 +117,8 @@ class UpstreamToolLoopJob final : public ChatCompletionJob,
 
   // Another member for this round, within the request's and the pool's retry budgets.
   std::optional<size_t> retry_member() {
-    if (!pool_ || static_cast<int>(tried_.size()) > pool_->options().max_retries)
-      return std::nullopt;
-    auto next = pool_->acquire(upstream_affinity_key(req_.body), tried_);
-    if (!next) return std::nullopt;
-    if (!pool_->try_spend_retry()) {
-      pool_->release(*next, MemberOutcome::Cancelled, 0);
-      return std::nullopt;
-    }
-    return next;
+    if (!pool_) return std::nullopt;
+    return pool_->acquire_retry(upstream_affinity_key(req_.body), tried_);
   }
 
   void start_round_attempt() {
